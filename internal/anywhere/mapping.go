@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roam-project/roam/internal/apierr"
+	"github.com/roam-project/roam/internal/store"
 )
 
 // Certificate fields an attribute mapping can name.
@@ -21,19 +22,12 @@ const (
 	FieldSAN     = "x509SAN"
 )
 
-// AttributeMapping says which attributes of one certificate field become
-// session tags, as Roles Anywhere's profile attribute mappings do.
-type AttributeMapping struct {
-	CertificateField string   // x509Subject, x509Issuer or x509SAN
-	Specifiers       []string // RDN short names or "*"; for x509SAN: DNS, URI, Name/<RDN>, Name/*
-}
-
 // DefaultAttributeMappings returns the mapping every new profile starts with.
-func DefaultAttributeMappings() []AttributeMapping {
-	return []AttributeMapping{
-		{CertificateField: FieldIssuer, Specifiers: []string{"*"}},
-		{CertificateField: FieldSAN, Specifiers: []string{"DNS", "URI", "Name/*"}},
-		{CertificateField: FieldSubject, Specifiers: []string{"*"}},
+func DefaultAttributeMappings() []store.AttributeMapping {
+	return []store.AttributeMapping{
+		{CertificateField: FieldIssuer, MappingRules: []store.MappingRule{{Specifier: "*"}}},
+		{CertificateField: FieldSAN, MappingRules: []store.MappingRule{{Specifier: "DNS"}, {Specifier: "URI"}, {Specifier: "Name/*"}}},
+		{CertificateField: FieldSubject, MappingRules: []store.MappingRule{{Specifier: "*"}}},
 	}
 }
 
@@ -177,13 +171,15 @@ func firstDirectoryName(cert *x509.Certificate) (pkix.Name, bool) {
 // order: subject, issuer, then SAN. A value that STS would not accept as a
 // session tag fails the whole mapping with the AccessDeniedException Roles
 // Anywhere answers in that case.
-func SessionTags(cert *x509.Certificate, mappings []AttributeMapping) ([]Tag, error) {
+func SessionTags(cert *x509.Certificate, mappings []store.AttributeMapping) ([]Tag, error) {
 	if mappings == nil {
 		mappings = DefaultAttributeMappings()
 	}
 	specs := map[string][]string{}
 	for _, m := range mappings {
-		specs[m.CertificateField] = append(specs[m.CertificateField], m.Specifiers...)
+		for _, r := range m.MappingRules {
+			specs[m.CertificateField] = append(specs[m.CertificateField], r.Specifier)
+		}
 	}
 	var tags []Tag
 	var bad [3][]string // issuer, subject, SAN attribute names that failed

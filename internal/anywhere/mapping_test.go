@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roam-project/roam/internal/apierr"
+	"github.com/roam-project/roam/internal/store"
 )
 
 func rdnSeq(pairs ...string) pkix.RDNSequence {
@@ -80,7 +81,7 @@ func TestSessionTags(t *testing.T) {
 	tests := []struct {
 		name     string
 		cert     *x509.Certificate
-		mappings []AttributeMapping
+		mappings []store.AttributeMapping
 		want     []Tag
 		wantErr  string
 	}{
@@ -97,13 +98,13 @@ func TestSessionTags(t *testing.T) {
 		{
 			name:     "only subject CN and SAN DNS",
 			cert:     full,
-			mappings: []AttributeMapping{{FieldSubject, []string{"CN"}}, {FieldSAN, []string{"DNS"}}},
+			mappings: []store.AttributeMapping{{CertificateField: FieldSubject, MappingRules: []store.MappingRule{{Specifier: "CN"}}}, {CertificateField: FieldSAN, MappingRules: []store.MappingRule{{Specifier: "DNS"}}}},
 			want:     []Tag{{"x509Subject/CN", "MyOnpremVM"}, {"x509SAN/DNS", "vm1.example.com"}},
 		},
 		{
 			name:     "empty mapping list maps nothing",
 			cert:     full,
-			mappings: []AttributeMapping{},
+			mappings: []store.AttributeMapping{},
 			want:     nil,
 		},
 		{

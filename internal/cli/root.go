@@ -63,6 +63,8 @@ gateway (roam gateway) in one binary.`,
 var commandGroups = []func(*Env) *cobra.Command{
 	newCACommand,
 	newPolicyCommand,
+	newServerCommand,
+	newDevCommand,
 }
 
 // Main runs roam with args and returns the process exit code.

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/roam-project/roam/internal/server"
+	"github.com/spf13/cobra"
+)
+
+func newServerCommand(env *Env) *cobra.Command {
+	var cfg server.Config
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the exchange server (CreateSession, STS, control plane)",
+		Long: `Run roam's exchange server. Workloads sign CreateSession requests with their
+X.509 certificate and receive temporary credentials for a role.
+
+The database is a SQLite file (--db). --bootstrap applies a roam.yaml file
+(trust anchors, CRLs, policies, roles, profiles) by name before serving.
+The master key that seals the credential keyring is created (0600) on first
+start if --master-key-file does not exist.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logger, err := newLogger(env, logLevel)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			if cfg.DBPath == "" {
+				cfg.DBPath = firstEnv(env, "ROAM_DB", "roam.db")
+			}
+			srv, err := server.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stderr, "roam server listening on %s\n", srv.Addr())
+			return srv.Serve(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:9443", "address to listen on")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "server certificate (PEM, leaf first)")
+	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "server private key (PEM)")
+	f.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP (tests only)")
+	f.StringVar(&cfg.DBPath, "db", "", "SQLite database file (default $ROAM_DB or ./roam.db)")
+	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "roam-master.key", "master key file, created 0600 if absent")
+	f.StringVar(&cfg.BootstrapFile, "bootstrap", "", "bootstrap file (roam.yaml) to apply at start")
+	f.DurationVar(&cfg.Skew, "max-skew", 0, "allowed clock skew of signed requests (default 5m)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+func newDevCommand(env *Env) *cobra.Command {
+	var opts server.DevOptions
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a ready-to-use development server with its own CA and certificates",
+		Long: `Create (or reuse) in --dir a CA, a server certificate for 127.0.0.1/localhost,
+a client certificate (CN dev-workload), and a roam.yaml with one trust anchor,
+one role and one profile; start the server on them; print ready-to-paste
+commands for AWS's official credential helper and roam's; write dev.json and
+dev.env for scripts. --config serves your own bootstrap file instead.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			logger, err := newLogger(env, logLevel)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			cfg, err := server.PrepareDev(ctx, opts)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			info, err := server.DevInfoFor(srv, opts.Dir)
+			if err == nil {
+				err = server.WriteDevFiles(opts.Dir, info)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(env.Stdout, server.DevInstructions(info))
+			return srv.Serve(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Dir, "dir", "roam-dev", "directory for the dev CA, certificates, database and files")
+	f.StringVar(&opts.Listen, "listen", "127.0.0.1:9443", "address to listen on")
+	f.StringVar(&opts.ConfigFile, "config", "", "serve this bootstrap file instead of the generated one")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	return cmd
+}
+
+// newLogger returns a JSON slog logger on stderr at level.
+func newLogger(env *Env, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func firstEnv(env *Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
