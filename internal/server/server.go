@@ -101,6 +101,14 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		if s.Bootstrap, err = bootstrap.Apply(ctx, s.store, f, CheckPolicy); err != nil {
 			return nil, fmt.Errorf("apply %s: %w", cfg.BootstrapFile, err)
 		}
+		for _, kind := range []struct {
+			msg   string
+			items []bootstrap.Named
+		}{{"bootstrap trust anchor", s.Bootstrap.TrustAnchors}, {"bootstrap role", s.Bootstrap.Roles}, {"bootstrap profile", s.Bootstrap.Profiles}} {
+			for _, n := range kind.items {
+				s.log.Info(kind.msg, "name", n.Name, "arn", n.ARN)
+			}
+		}
 	}
 	if s.keyring, err = sts.OpenKeyring(ctx, s.store, master, sts.Options{}); err != nil {
 		return nil, fmt.Errorf("open keyring: %w", err)
