@@ -1,0 +1,470 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxPresignExpires is the largest X-Amz-Expires accepted (seven days).
+const MaxPresignExpires = 7 * 24 * time.Hour
+
+// HMACOptions configures verification of AWS4-HMAC-SHA256 requests.
+type HMACOptions struct {
+	// Service is the service the scope must name ("sts", "iam", "s3", ...).
+	Service string
+	// Region is the region the scope must name; "" accepts any region
+	// (what IAM needs: clients sign it with whatever region they have).
+	Region string
+	// S3 selects S3 rules: the canonical URI is the path as sent (no second
+	// encoding), and X-Amz-Content-Sha256 may be UNSIGNED-PAYLOAD or a
+	// STREAMING-* marker.
+	S3 bool
+	// MaxSkew is the allowed difference between the request time and now
+	// for header-signed requests (and the "not yet current" bound of
+	// presigned ones); 0 means DefaultMaxSkew.
+	MaxSkew time.Duration
+	// Keys, when set, caches derived signing keys.
+	Keys *KeyCache
+}
+
+// Parsed is a syntactically valid AWS4-HMAC-SHA256 request whose scope and
+// time have been checked, waiting for the caller to look up the secret of
+// AccessKeyID and call Verify.
+type Parsed struct {
+	// Credential holds the access key id and scope.
+	Credential Credential
+	// SignedHeaders is the ';'-separated list of signed headers.
+	SignedHeaders string
+	// Signature is the signature sent, decoded from hex.
+	Signature []byte
+	// Time is the request time (X-Amz-Date, or Date).
+	Time time.Time
+	// Presigned is set for query-string (presigned URL) authentication.
+	Presigned bool
+	// Expires is X-Amz-Expires of a presigned request.
+	Expires time.Duration
+	// SecurityToken is X-Amz-Security-Token from the header or query;
+	// check it against the session of AccessKeyID.
+	SecurityToken string
+	// TokenSigned reports whether SecurityToken was covered by the
+	// signature (always so in the query; in a header only when listed in
+	// SignedHeaders).
+	TokenSigned bool
+	// ContentSHA256 is the X-Amz-Content-Sha256 value sent, if any.
+	ContentSHA256 string
+
+	r       *http.Request
+	opts    *HMACOptions
+	amzDate string
+}
+
+// AccessKeyID returns the access key id of the credential.
+func (p *Parsed) AccessKeyID() string { return p.Credential.ID }
+
+// ParseRequest parses the SigV4 HMAC authentication of r (Authorization
+// header or presigned query) and checks everything that needs no secret:
+// algorithm, scope (service, region, terminator, date), time window,
+// X-Amz-Expires, that host and every x-amz-* header but
+// X-Amz-Security-Token are signed, and that only one mechanism is used.
+func ParseRequest(r *http.Request, now time.Time, opts *HMACOptions) (*Parsed, error) {
+	if opts == nil || opts.Service == "" {
+		return nil, fmt.Errorf("sigv4: ParseRequest: HMACOptions.Service is required")
+	}
+	authz := r.Header.Get(HeaderAuthorization)
+	q, err := parsePresignQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	var p *Parsed
+	switch {
+	case authz != "" && q.present:
+		return nil, newError(CodeInvalidArgument, ErrAmbiguousAuth,
+			"Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+	case authz != "":
+		p, err = parseHeaderAuth(r, authz)
+	case q.present:
+		p, err = q.parsed()
+	default:
+		return nil, newError(CodeMissingAuthenticationToken, ErrMissingAuth, msgMissingAuth)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.r, p.opts = r, opts
+	if err := p.check(now); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func parseHeaderAuth(r *http.Request, authz string) (*Parsed, error) {
+	a, err := ParseAuthorization(authz)
+	if err != nil {
+		return nil, err
+	}
+	if a.Algorithm != HMACSHA256 {
+		return nil, newError(CodeIncompleteSignature, ErrUnsupportedAlg,
+			"Unsupported AWS 'algorithm': '"+truncate(string(a.Algorithm))+"'.")
+	}
+	p := &Parsed{Credential: a.Credential, SignedHeaders: a.SignedHeaders, Signature: a.Signature}
+	if d := r.Header.Get(HeaderDate); d != "" {
+		if p.Time, err = parseAmzDate(d); err != nil {
+			return nil, err
+		}
+		p.amzDate = d
+	} else if d := r.Header.Get("Date"); d != "" {
+		t, err := http.ParseTime(d)
+		if err != nil {
+			return nil, newError(CodeIncompleteSignature, ErrMalformed, "The Date header is not a valid HTTP date.")
+		}
+		p.Time, p.amzDate = t.UTC(), t.UTC().Format(TimeFormat)
+	} else {
+		return nil, newError(CodeIncompleteSignature, ErrMalformed,
+			"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+	}
+	if tok := r.Header.Get(HeaderSecurityToken); tok != "" {
+		p.SecurityToken = tok
+		p.TokenSigned = hasSignedHeader(p.SignedHeaders, "x-amz-security-token")
+	}
+	p.ContentSHA256 = r.Header.Get(HeaderContentSHA256)
+	return p, nil
+}
+
+// presignQuery holds the X-Amz-* parameters of a presigned request.
+type presignQuery struct {
+	present                                          bool
+	alg, cred, date, expires, signed, sig, token, ph string
+	has                                              [8]bool
+}
+
+const presignMissing = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+
+// parsePresignQuery extracts the presigned-URL parameters of rawQuery.
+// Authentication is presigned when X-Amz-Algorithm, X-Amz-Credential or
+// X-Amz-Signature is present.
+func parsePresignQuery(rawQuery string) (presignQuery, error) {
+	var q presignQuery
+	for rest := rawQuery; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "&")
+		if !strings.HasPrefix(seg, "X-Amz-") {
+			continue
+		}
+		name, val, _ := strings.Cut(seg, "=")
+		var dst *string
+		var i int
+		switch name {
+		case QueryAlgorithm:
+			dst, i = &q.alg, 0
+		case QueryCredential:
+			dst, i = &q.cred, 1
+		case QueryDate:
+			dst, i = &q.date, 2
+		case QueryExpires:
+			dst, i = &q.expires, 3
+		case QuerySignedHeaders:
+			dst, i = &q.signed, 4
+		case QuerySignature:
+			dst, i = &q.sig, 5
+		case QuerySecurityToken:
+			dst, i = &q.token, 6
+		case HeaderContentSHA256:
+			dst, i = &q.ph, 7
+		default:
+			continue
+		}
+		v, ok := unescapeQuery(val)
+		if !ok {
+			return q, newError(CodeMalformedQueryString, ErrMalformed,
+				"The query string contains an invalid percent-encoding.")
+		}
+		if q.has[i] {
+			return q, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+				"The "+name+" parameter must appear only once.")
+		}
+		*dst, q.has[i] = v, true
+	}
+	q.present = q.has[0] || q.has[1] || q.has[5]
+	return q, nil
+}
+
+func (q *presignQuery) parsed() (*Parsed, error) {
+	for _, ok := range q.has[:6] {
+		if !ok {
+			return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed, presignMissing)
+		}
+	}
+	if q.alg != string(HMACSHA256) {
+		return nil, newError(CodeAuthorizationQueryParametersError, ErrUnsupportedAlg,
+			`X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"`)
+	}
+	secs, err := strconv.ParseInt(q.expires, 10, 64)
+	switch {
+	case err != nil || secs < 0:
+		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+			"X-Amz-Expires must be non-negative")
+	case secs < 1:
+		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+			"X-Amz-Expires must be at least 1 second")
+	case secs > int64(MaxPresignExpires/time.Second):
+		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+			"X-Amz-Expires must be less than a week (in seconds) that is; 604800")
+	}
+	a, err := parseAuthParts(HMACSHA256, q.cred, q.signed, q.sig)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseAmzDate(q.date)
+	if err != nil {
+		return nil, err
+	}
+	return &Parsed{
+		Credential:    a.Credential,
+		SignedHeaders: a.SignedHeaders,
+		Signature:     a.Signature,
+		Time:          t,
+		Presigned:     true,
+		Expires:       time.Duration(secs) * time.Second,
+		SecurityToken: q.token,
+		TokenSigned:   q.has[6],
+		ContentSHA256: q.ph,
+		amzDate:       q.date,
+	}, nil
+}
+
+// check runs the checks that need no secret.
+func (p *Parsed) check(now time.Time) error {
+	o := p.opts
+	if err := checkScope(p.Credential.Scope, o.Service, o.Region); err != nil {
+		return err
+	}
+	if err := checkDate(p.Credential.Scope, p.amzDate); err != nil {
+		return err
+	}
+	if !hasSignedHeader(p.SignedHeaders, "host") {
+		return errNotSigned("host")
+	}
+	for k := range p.r.Header {
+		if len(k) > 6 && strings.EqualFold(k[:6], "x-amz-") && !strings.EqualFold(k, HeaderSecurityToken) &&
+			!hasSignedHeaderFold(p.SignedHeaders, k) {
+			return newError(CodeIncompleteSignature, ErrHeaderNotSigned,
+				"There were headers present in the request which were not signed: "+truncate(strings.ToLower(k)))
+		}
+	}
+	if p.Presigned {
+		skew := o.MaxSkew
+		if skew <= 0 {
+			skew = DefaultMaxSkew
+		}
+		if p.Time.After(now.Add(skew)) {
+			return checkSkew(p.Time, now, skew)
+		}
+		if now.After(p.Time.Add(p.Expires)) {
+			return newError(CodeAccessDenied, ErrExpired, "Request has expired")
+		}
+		return nil
+	}
+	return checkSkew(p.Time, now, o.MaxSkew)
+}
+
+// payloadHash returns the payload hash for the canonical request; body is
+// nil when the caller streams the body and trusts the declared hash.
+func (p *Parsed) payloadHash(body []byte, streaming bool) (string, error) {
+	d := p.ContentSHA256
+	if d == UnsignedPayload || strings.HasPrefix(d, StreamingPrefix) {
+		if !p.opts.S3 {
+			return "", newError(CodeInvalidRequest, ErrPayloadHash,
+				"The x-amz-content-sha256 value '"+truncate(d)+"' is only supported by Amazon S3.")
+		}
+		return d, nil
+	}
+	if p.Presigned && p.opts.S3 && d == "" {
+		return UnsignedPayload, nil
+	}
+	if streaming {
+		if d == "" {
+			return "", newError(CodeInvalidRequest, ErrPayloadHash,
+				"Missing required header for this request: x-amz-content-sha256")
+		}
+		return d, nil
+	}
+	h := HashPayload(body)
+	if d != "" && d != h {
+		return "", newError(CodeXAmzContentSHA256Mismatch, ErrPayloadHash,
+			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+	}
+	return h, nil
+}
+
+// Verify checks the signature with secret, the secret access key of
+// p.AccessKeyID(), for the request body body. A declared hex
+// X-Amz-Content-Sha256 must match body; with S3 options, UNSIGNED-PAYLOAD
+// and STREAMING-* markers are taken as declared and body is ignored.
+func (p *Parsed) Verify(secret []byte, body []byte) error {
+	ph, err := p.payloadHash(body, false)
+	if err != nil {
+		return err
+	}
+	return p.verify(secret, ph)
+}
+
+// VerifyStreaming checks the signature against the declared
+// X-Amz-Content-Sha256 (required) without reading the body. When
+// ContentSHA256 is a hex hash the caller must check the body it streams
+// against it before acting on the request.
+func (p *Parsed) VerifyStreaming(secret []byte) error {
+	ph, err := p.payloadHash(nil, true)
+	if err != nil {
+		return err
+	}
+	return p.verify(secret, ph)
+}
+
+func (p *Parsed) verify(secret []byte, payloadHash string) error {
+	r := p.r
+	exclude := ""
+	if p.Presigned {
+		exclude = QuerySignature
+	}
+	buf := make([]byte, 0, sizeHint(r))
+	buf = appendCanonicalURI(buf, r.URL.EscapedPath(), p.opts.S3)
+	c := canonicalRequest{
+		method:        r.Method,
+		uri:           string(buf), // small; keeps canonicalRequest simple
+		rawQuery:      r.URL.RawQuery,
+		queryExclude:  exclude,
+		signedHeaders: p.SignedHeaders,
+		payloadHash:   payloadHash,
+	}
+	cr, err := c.append(buf[len(buf):], r)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(cr)
+	sts := appendStringToSign(cr[:0], string(HMACSHA256), p.amzDate, p.Credential.Scope.String(), &sum)
+	key := p.opts.Keys.SigningKey(p.Credential.ID, secret, p.Credential.Scope)
+	m := hmac.New(sha256.New, key[:])
+	m.Write(sts)
+	var mac [32]byte
+	if !hmac.Equal(m.Sum(mac[:0]), p.Signature) {
+		return newError(CodeSignatureDoesNotMatch, ErrSignature, msgSignatureDoesNotMatch)
+	}
+	return nil
+}
+
+// Credentials are the access key, secret and optional session token used
+// by SignHMAC and PresignHMAC.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+}
+
+// hmacUnsigned lists headers never signed (as the AWS SDKs do), plus those
+// net/http does not send from the header map.
+var hmacUnsigned = [...]string{
+	"authorization", "user-agent", "x-amzn-trace-id", "expect",
+	"transfer-encoding", "content-length", "trailer",
+}
+
+func signedHeaderList(req *http.Request) string {
+	names := []string{"host"}
+	for k := range req.Header {
+		lk := strings.ToLower(k)
+		if !slices.Contains(hmacUnsigned[:], lk) && !slices.Contains(names, lk) {
+			names = append(names, lk)
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(names, ";")
+}
+
+// SignHMAC signs req with AWS4-HMAC-SHA256 in the Authorization header. It
+// sets X-Amz-Date (from now), X-Amz-Security-Token when creds has a session
+// token, and, for service "s3", X-Amz-Content-Sha256; all headers then
+// present are signed except Authorization, User-Agent, X-Amzn-Trace-Id,
+// Expect, Transfer-Encoding and Content-Length. payloadHash is
+// HashPayload(body), or UnsignedPayload for S3.
+func SignHMAC(req *http.Request, payloadHash string, creds Credentials, service, region string, now time.Time) error {
+	amzDate := now.UTC().Format(TimeFormat)
+	s3 := service == "s3"
+	req.Header.Del(HeaderAuthorization)
+	req.Header.Set(HeaderDate, amzDate)
+	if creds.SessionToken != "" {
+		req.Header.Set(HeaderSecurityToken, creds.SessionToken)
+	}
+	if s3 {
+		req.Header.Set(HeaderContentSHA256, payloadHash)
+	}
+	signed := signedHeaderList(req)
+	scope := NewScope(amzDate[:8], region, service)
+	sig, err := hmacSign(req, "", signed, payloadHash, amzDate, scope, creds.SecretAccessKey, s3)
+	if err != nil {
+		return err
+	}
+	cred := Credential{ID: creds.AccessKeyID, Scope: scope}
+	req.Header.Set(HeaderAuthorization, formatAuthorization(HMACSHA256, cred.String(), signed, sig))
+	return nil
+}
+
+// PresignHMAC adds presigned-URL authentication (X-Amz-Algorithm,
+// X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders,
+// X-Amz-Security-Token, X-Amz-Signature) to req.URL, signing host and the
+// headers present as SignHMAC does. expires must be 1s to 7 days.
+func PresignHMAC(req *http.Request, payloadHash string, creds Credentials, service, region string, expires time.Duration, now time.Time) error {
+	if expires < time.Second || expires > MaxPresignExpires {
+		return fmt.Errorf("sigv4: presign expiry %v out of range [1s, 7d]", expires)
+	}
+	amzDate := now.UTC().Format(TimeFormat)
+	scope := NewScope(amzDate[:8], region, service)
+	signed := signedHeaderList(req)
+	add := []string{
+		QueryAlgorithm + "=" + string(HMACSHA256),
+		QueryCredential + "=" + EscapeRFC3986(Credential{ID: creds.AccessKeyID, Scope: scope}.String()),
+		QueryDate + "=" + amzDate,
+		QueryExpires + "=" + strconv.FormatInt(int64(expires/time.Second), 10),
+		QuerySignedHeaders + "=" + EscapeRFC3986(signed),
+	}
+	if creds.SessionToken != "" {
+		add = append(add, QuerySecurityToken+"="+EscapeRFC3986(creds.SessionToken))
+	}
+	raw := strings.Join(add, "&")
+	if req.URL.RawQuery != "" {
+		raw = req.URL.RawQuery + "&" + raw
+	}
+	req.URL.RawQuery = raw
+	sig, err := hmacSign(req, "", signed, payloadHash, amzDate, scope, creds.SecretAccessKey, service == "s3")
+	if err != nil {
+		return err
+	}
+	req.URL.RawQuery += "&" + QuerySignature + "=" + sig
+	return nil
+}
+
+func hmacSign(req *http.Request, exclude, signed, payloadHash, amzDate string, scope Scope, secret string, s3 bool) (string, error) {
+	c := canonicalRequest{
+		method:        req.Method,
+		uri:           CanonicalURI(req.URL.EscapedPath(), s3),
+		rawQuery:      req.URL.RawQuery,
+		queryExclude:  exclude,
+		signedHeaders: signed,
+		payloadHash:   payloadHash,
+	}
+	cr, err := c.append(nil, req)
+	if err != nil {
+		return "", fmt.Errorf("sigv4: canonical request: %w", err)
+	}
+	sum := sha256.Sum256(cr)
+	sts := appendStringToSign(nil, string(HMACSHA256), amzDate, scope.String(), &sum)
+	key := DeriveSigningKey([]byte(secret), scope.Date, scope.Region, scope.Service)
+	m := hmac.New(sha256.New, key[:])
+	m.Write(sts)
+	return hex.EncodeToString(m.Sum(nil)), nil
+}

@@ -1,0 +1,92 @@
+package sigv4
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+)
+
+// DeriveSigningKey returns the SigV4 signing key
+// HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
+func DeriveSigningKey(secret []byte, date, region, service string) [32]byte {
+	k := make([]byte, 0, 4+len(secret))
+	k = append(append(k, "AWS4"...), secret...)
+	var out [32]byte
+	step := func(key []byte, data string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(data))
+		return m.Sum(out[:0])
+	}
+	kd := step(k, date)
+	kd = step(append([]byte(nil), kd...), region)
+	kd = step(append([]byte(nil), kd...), service)
+	step(append([]byte(nil), kd...), Terminator)
+	clear(k)
+	return out
+}
+
+// KeyCache is a small, bounded, concurrency-safe cache of derived signing
+// keys, keyed by access key id, date, region and service. An entry is only
+// used when the secret it was derived from equals the secret presented, so
+// a rotated secret never matches a stale key. The zero value is not usable;
+// call NewKeyCache.
+type KeyCache struct {
+	mu  sync.RWMutex
+	max int
+	m   map[keyCacheKey]*keyCacheEntry
+}
+
+type keyCacheKey struct{ id, date, region, service string }
+
+type keyCacheEntry struct {
+	secret []byte
+	key    [32]byte
+}
+
+// NewKeyCache returns a cache holding at most max keys (at least 1).
+// A key is valid for one day, so max should be about the number of access
+// keys in active use times the regions and services they sign for.
+func NewKeyCache(max int) *KeyCache {
+	if max < 1 {
+		max = 1
+	}
+	return &KeyCache{max: max, m: make(map[keyCacheKey]*keyCacheEntry, min(max, 1024))}
+}
+
+// SigningKey returns the signing key for secret and scope, from the cache
+// when possible. The cache is consulted under the access key id; a nil
+// *KeyCache derives the key every time.
+func (c *KeyCache) SigningKey(accessKeyID string, secret []byte, sc Scope) [32]byte {
+	if c == nil {
+		return DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service)
+	}
+	k := keyCacheKey{accessKeyID, sc.Date, sc.Region, sc.Service}
+	c.mu.RLock()
+	e := c.m[k]
+	c.mu.RUnlock()
+	if e != nil && subtle.ConstantTimeCompare(e.secret, secret) == 1 {
+		return e.key
+	}
+	e = &keyCacheEntry{
+		secret: append([]byte(nil), secret...),
+		key:    DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service),
+	}
+	c.mu.Lock()
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		for old := range c.m { // evict an arbitrary entry
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = e
+	c.mu.Unlock()
+	return e.key
+}
+
+// Len returns the number of cached keys.
+func (c *KeyCache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
