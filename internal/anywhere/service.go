@@ -140,12 +140,12 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	}
 	leaf := vc.leaf
 	fail := func(e *apierr.Error) (*Response, error) {
-		s.record(leaf, false, now)
+		s.record(vc, false, now)
 		return nil, e
 	}
 
 	// 2. The request signature, with the leaf's key.
-	opts := &sigv4.X509Options{MaxSkew: s.cfg.Skew}
+	opts := &sigv4.X509Options{MaxSkew: s.cfg.Skew, Region: snap.Region}
 	if err := auth.VerifyX509(r, body, leaf, now, opts); err != nil {
 		return fail(signatureError(err))
 	}
@@ -178,12 +178,12 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	}
 
 	// 5. Certificate attributes to session tags and source identity.
-	tags, err := SessionTags(leaf, pr.rec.AttributeMappings)
+	tags, err := vc.sessionTags(pr)
 	if err != nil {
 		ae, _ := apierr.As(err)
 		return fail(ae)
 	}
-	sourceIdentity := SourceIdentity(leaf)
+	sourceIdentity := vc.sourceIdentity
 
 	// 6. The role's trust policy, for each action CreateSession performs.
 	pctx := trustContext(an.arn, snap.Account, tags, sourceIdentity, r, now)
@@ -198,7 +198,7 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	}
 
 	// 7. Session name and duration.
-	sessionName := HexSerial(leaf.SerialNumber)
+	sessionName := vc.hexSerial
 	if req.RoleSessionName != "" {
 		if !pr.rec.AcceptRoleSessionName {
 			return fail(apierr.AccessDenied(msgSessionName))
@@ -234,7 +234,7 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	if err != nil {
 		return nil, err // internal: logged by the edge, answered 500
 	}
-	s.record(leaf, true, now)
+	s.record(vc, true, now)
 
 	// 8. Respond.
 	return &Response{
@@ -252,7 +252,7 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 			RoleARN:        ro.arn,
 			SourceIdentity: sourceIdentity,
 		}},
-		SubjectARN: SubjectARN(snap.Region, snap.Account, subjectID(leaf)),
+		SubjectARN: SubjectARN(snap.Region, snap.Account, vc.subjectID),
 	}, nil
 }
 
@@ -297,7 +297,9 @@ func (snap *Snapshot) verifyChain(an *anchor, h http.Header, now time.Time) (*ve
 		return nil, apierr.AccessDenied(msgUntrusted).WithCause(err)
 	}
 	path := chains[0][1:]
-	vc := &verifiedChain{leaf: leaf, path: path, validFrom: leaf.NotBefore.Unix(), validUntil: leaf.NotAfter.Unix()}
+	vc := &verifiedChain{leaf: leaf, path: path, validFrom: leaf.NotBefore.Unix(), validUntil: leaf.NotAfter.Unix(),
+		subject: leaf.Subject.String(), serial: leaf.SerialNumber.String(), issuer: leaf.Issuer.String(),
+		hexSerial: HexSerial(leaf.SerialNumber), subjectID: store.SubjectID(leaf.Subject.String()), sourceIdentity: SourceIdentity(leaf)}
 	for _, c := range path {
 		vc.validFrom = max(vc.validFrom, c.NotBefore.Unix())
 		vc.validUntil = min(vc.validUntil, c.NotAfter.Unix())
@@ -351,33 +353,13 @@ func signatureError(err error) *apierr.Error {
 	return apierr.AccessDenied(msgInvalidSig).WithCause(err)
 }
 
-// subjectID derives a stable subject id (a UUID form) from the subject DN.
-func subjectID(leaf *x509.Certificate) string {
-	sum := sha256.Sum256(leaf.RawSubject)
-	return uuidFromHash(sum[:16])
-}
-
-func uuidFromHash(b []byte) string {
-	b[6] = b[6]&0x0f | 0x50
-	b[8] = b[8]&0x3f | 0x80
-	const hexd = "0123456789abcdef"
-	out := make([]byte, 0, 36)
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
-		}
-		out = append(out, hexd[c>>4], hexd[c&15])
-	}
-	return string(out)
-}
-
 // record hands a subject sighting to the recorder, if any.
-func (s *Service) record(leaf *x509.Certificate, ok bool, now time.Time) {
+func (s *Service) record(vc *verifiedChain, ok bool, now time.Time) {
 	if s.cfg.RecordSubject == nil {
 		return
 	}
 	s.cfg.RecordSubject(store.SubjectSighting{
-		X509Subject: leaf.Subject.String(), SerialNumber: leaf.SerialNumber.String(),
-		Issuer: leaf.Issuer.String(), Certificate: leaf.Raw, Failed: !ok, SeenAt: now,
+		X509Subject: vc.subject, SerialNumber: vc.serial,
+		Issuer: vc.issuer, Certificate: vc.leaf.Raw, Failed: !ok, SeenAt: now,
 	})
 }

@@ -225,6 +225,29 @@ type verifiedChain struct {
 	// validUntil is the earliest notAfter along the chain; validFrom the
 	// latest notBefore. Outside that window the entry is re-verified.
 	validFrom, validUntil int64
+	// Derived from the leaf once, for every request that presents it: the
+	// subject, serial and issuer as recorded, the hex serial (the default
+	// session name), the subject id and the source identity.
+	subject, serial, issuer string
+	hexSerial, subjectID    string
+	sourceIdentity          string
+	// tags holds the leaf's session tags per profile (*profile → []Tag),
+	// computed on first use; failures are not kept.
+	tags sync.Map
+}
+
+// sessionTags returns SessionTags(vc.leaf, pr.rec.AttributeMappings),
+// computed once per profile. The caller must not modify the result.
+func (vc *verifiedChain) sessionTags(pr *profile) ([]Tag, error) {
+	if v, ok := vc.tags.Load(pr); ok {
+		return v.([]Tag), nil
+	}
+	tags, err := SessionTags(vc.leaf, pr.rec.AttributeMappings)
+	if err != nil {
+		return nil, err
+	}
+	vc.tags.Store(pr, tags)
+	return tags, nil
 }
 
 const defaultChainCacheSize = 10000

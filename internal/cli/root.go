@@ -65,6 +65,7 @@ var commandGroups = []func(*Env) *cobra.Command{
 	newPolicyCommand,
 	newServerCommand,
 	newDevCommand,
+	newBenchCommand,
 }
 
 // Main runs roam with args and returns the process exit code.

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 
 	"github.com/roam-project/roam/internal/server"
 	"github.com/spf13/cobra"
@@ -10,7 +12,7 @@ import (
 
 func newServerCommand(env *Env) *cobra.Command {
 	var cfg server.Config
-	var logLevel string
+	var logLevel, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the exchange server (CreateSession, STS, control plane)",
@@ -35,6 +37,13 @@ start if --master-key-file does not exist.`,
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			fmt.Fprintf(env.Stderr, "roam server listening on %s\n", srv.Addr())
 			return srv.Serve(cmd.Context())
 		},
@@ -49,7 +58,22 @@ start if --master-key-file does not exist.`,
 	f.StringVar(&cfg.BootstrapFile, "bootstrap", "", "bootstrap file (roam.yaml) to apply at start")
 	f.DurationVar(&cfg.Skew, "max-skew", 0, "allowed clock skew of signed requests (default 5m)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the server stops")
+	f.MarkHidden("cpuprofile")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func newDevCommand(env *Env) *cobra.Command {
@@ -113,4 +137,3 @@ func firstEnv(env *Env, key, def string) string {
 	}
 	return def
 }
-

@@ -26,27 +26,22 @@ func (s *Store) UpsertSubjects(ctx context.Context, sightings []store.SubjectSig
 	}
 	now := s.nowUTC()
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		for _, sg := range sightings {
-			seen := sg.SeenAt
-			if seen.IsZero() {
-				seen = now
-			}
-			at := ts(seen)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO subjects (id, x509_subject, enabled, created_at, updated_at, last_seen_at)
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO subjects (id, x509_subject, enabled, created_at, updated_at, last_seen_at)
 				VALUES (?, ?, TRUE, ?, ?, ?)
 				ON CONFLICT (x509_subject) DO UPDATE SET
 					updated_at = excluded.updated_at,
 					last_seen_at = CASE WHEN subjects.last_seen_at > excluded.last_seen_at
-						THEN subjects.last_seen_at ELSE excluded.last_seen_at END`,
-				store.SubjectID(sg.X509Subject), sg.X509Subject, at, ts(now), at); err != nil {
-				return fmt.Errorf("subject %q: %w", sg.X509Subject, err)
-			}
-			var id string
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM subjects WHERE x509_subject = ?`, sg.X509Subject).Scan(&id); err != nil {
-				return fmt.Errorf("subject %q: %w", sg.X509Subject, err)
-			}
-			if sg.SerialNumber != "" || sg.Issuer != "" {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO subject_credentials (subject_id, issuer, serial_number,
+						THEN subjects.last_seen_at ELSE excluded.last_seen_at END`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		sel, err := tx.PrepareContext(ctx, `SELECT id FROM subjects WHERE x509_subject = ?`)
+		if err != nil {
+			return err
+		}
+		defer sel.Close()
+		cred, err := tx.PrepareContext(ctx, `INSERT INTO subject_credentials (subject_id, issuer, serial_number,
 					certificate, enabled, failed, first_seen_at, last_seen_at, seen_count)
 					VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, 1)
 					ON CONFLICT (subject_id, issuer, serial_number) DO UPDATE SET
@@ -58,7 +53,27 @@ func (s *Store) UpsertSubjects(ctx context.Context, sightings []store.SubjectSig
 						first_seen_at = CASE WHEN excluded.first_seen_at < subject_credentials.first_seen_at
 							THEN excluded.first_seen_at ELSE subject_credentials.first_seen_at END,
 						last_seen_at = CASE WHEN excluded.last_seen_at > subject_credentials.last_seen_at
-							THEN excluded.last_seen_at ELSE subject_credentials.last_seen_at END`,
+							THEN excluded.last_seen_at ELSE subject_credentials.last_seen_at END`)
+		if err != nil {
+			return err
+		}
+		defer cred.Close()
+		for _, sg := range sightings {
+			seen := sg.SeenAt
+			if seen.IsZero() {
+				seen = now
+			}
+			at := ts(seen)
+			if _, err := ins.ExecContext(ctx,
+				store.SubjectID(sg.X509Subject), sg.X509Subject, at, ts(now), at); err != nil {
+				return fmt.Errorf("subject %q: %w", sg.X509Subject, err)
+			}
+			var id string
+			if err := sel.QueryRowContext(ctx, sg.X509Subject).Scan(&id); err != nil {
+				return fmt.Errorf("subject %q: %w", sg.X509Subject, err)
+			}
+			if sg.SerialNumber != "" || sg.Issuer != "" {
+				if _, err := cred.ExecContext(ctx,
 					id, sg.Issuer, sg.SerialNumber, nonNil(sg.Certificate), sg.Failed, at, at); err != nil {
 					return fmt.Errorf("subject %q credential %s: %w", sg.X509Subject, sg.SerialNumber, err)
 				}
