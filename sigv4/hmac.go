@@ -77,7 +77,7 @@ func ParseRequest(r *http.Request, now time.Time, opts *HMACOptions) (*Parsed, e
 	if opts == nil || opts.Service == "" {
 		return nil, fmt.Errorf("sigv4: ParseRequest: HMACOptions.Service is required")
 	}
-	authz := r.Header.Get(HeaderAuthorization)
+	authz := headerGet(r.Header, HeaderAuthorization)
 	q, err := parsePresignQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func parseHeaderAuth(r *http.Request, authz string) (*Parsed, error) {
 			"Unsupported AWS 'algorithm': '"+truncate(string(a.Algorithm))+"'.")
 	}
 	p := &Parsed{Credential: a.Credential, SignedHeaders: a.SignedHeaders, Signature: a.Signature}
-	if d := r.Header.Get(HeaderDate); d != "" {
+	if d := headerGet(r.Header, HeaderDate); d != "" {
 		if p.Time, err = parseAmzDate(d); err != nil {
 			return nil, err
 		}
@@ -129,12 +129,21 @@ func parseHeaderAuth(r *http.Request, authz string) (*Parsed, error) {
 		return nil, newError(CodeIncompleteSignature, ErrMalformed,
 			"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
-	if tok := r.Header.Get(HeaderSecurityToken); tok != "" {
+	if tok := headerGet(r.Header, HeaderSecurityToken); tok != "" {
 		p.SecurityToken = tok
 		p.TokenSigned = hasSignedHeader(p.SignedHeaders, "x-amz-security-token")
 	}
-	p.ContentSHA256 = r.Header.Get(HeaderContentSHA256)
+	p.ContentSHA256 = headerGet(r.Header, HeaderContentSHA256)
 	return p, nil
+}
+
+// headerGet is h.Get(key) for a key already in canonical form, without
+// canonicalising it again.
+func headerGet(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // presignQuery holds the X-Amz-* parameters of a presigned request.
@@ -333,7 +342,11 @@ func (p *Parsed) verify(secret []byte, payloadHash string) error {
 	if p.Presigned {
 		exclude = QuerySignature
 	}
-	buf := make([]byte, 0, sizeHint(r))
+	var stack [2048]byte // most canonical requests fit: no allocation
+	buf := stack[:0]
+	if n := sizeHint(r); n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
 	buf = appendCanonicalURI(buf, r.URL.EscapedPath(), p.opts.S3)
 	c := canonicalRequest{
 		method:        r.Method,
@@ -348,12 +361,15 @@ func (p *Parsed) verify(secret []byte, payloadHash string) error {
 		return err
 	}
 	sum := sha256.Sum256(cr)
-	sts := appendStringToSign(cr[:0], string(HMACSHA256), p.amzDate, p.Credential.Scope.String(), &sum)
-	key := p.opts.Keys.SigningKey(p.Credential.ID, secret, p.Credential.Scope)
-	m := hmac.New(sha256.New, key[:])
+	// The string to sign gets a buffer of its own: hash.Hash.Write makes
+	// its argument escape, and the canonical request's buffer should not.
+	sts := appendStringToSign(make([]byte, 0, 128), string(HMACSHA256), p.amzDate, p.Credential.Scope.String(), &sum)
+	m, done := p.opts.Keys.mac(p.Credential.ID, secret, p.Credential.Scope)
 	m.Write(sts)
 	var mac [32]byte
-	if !hmac.Equal(m.Sum(mac[:0]), p.Signature) {
+	got := m.Sum(mac[:0])
+	done()
+	if !hmac.Equal(got, p.Signature) {
 		return newError(CodeSignatureDoesNotMatch, ErrSignature, msgSignatureDoesNotMatch)
 	}
 	return nil

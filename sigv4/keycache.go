@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"hash"
 	"sync"
 )
 
@@ -42,6 +43,10 @@ type keyCacheKey struct{ id, date, region, service string }
 type keyCacheEntry struct {
 	secret []byte
 	key    [32]byte
+	// macs holds HMAC-SHA256 hashes keyed with key, so that verifying a
+	// signature does not set up the HMAC (two SHA-256 blocks and several
+	// allocations) every time.
+	macs sync.Pool
 }
 
 // NewKeyCache returns a cache holding at most max keys (at least 1).
@@ -61,12 +66,32 @@ func (c *KeyCache) SigningKey(accessKeyID string, secret []byte, sc Scope) [32]b
 	if c == nil {
 		return DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service)
 	}
+	return c.entry(accessKeyID, secret, sc).key
+}
+
+// mac returns an HMAC-SHA256 hash keyed with the signing key for secret and
+// scope, and a function to call when done with it. With a nil *KeyCache the
+// key is derived and the hash built every time.
+func (c *KeyCache) mac(accessKeyID string, secret []byte, sc Scope) (hash.Hash, func()) {
+	if c == nil {
+		key := DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service)
+		return hmac.New(sha256.New, key[:]), func() {}
+	}
+	e := c.entry(accessKeyID, secret, sc)
+	m, _ := e.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, e.key[:])
+	}
+	return m, func() { m.Reset(); e.macs.Put(m) }
+}
+
+func (c *KeyCache) entry(accessKeyID string, secret []byte, sc Scope) *keyCacheEntry {
 	k := keyCacheKey{accessKeyID, sc.Date, sc.Region, sc.Service}
 	c.mu.RLock()
 	e := c.m[k]
 	c.mu.RUnlock()
 	if e != nil && subtle.ConstantTimeCompare(e.secret, secret) == 1 {
-		return e.key
+		return e
 	}
 	e = &keyCacheEntry{
 		secret: append([]byte(nil), secret...),
@@ -81,7 +106,7 @@ func (c *KeyCache) SigningKey(accessKeyID string, secret []byte, sc Scope) [32]b
 	}
 	c.m[k] = e
 	c.mu.Unlock()
-	return e.key
+	return e
 }
 
 // Len returns the number of cached keys.

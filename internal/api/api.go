@@ -17,6 +17,7 @@ import (
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"github.com/roam-project/roam/internal/apierr"
+	"github.com/roam-project/roam/internal/sts"
 )
 
 // MaxHeaderBytes bounds the request headers the server accepts. CreateSession
@@ -29,8 +30,13 @@ const maxBodyBytes = 1 << 20
 
 // Config is what the API serves.
 type Config struct {
-	// Sessions answers CreateSession.
+	// Sessions answers CreateSession; its snapshot also serves STS.
 	Sessions *anywhere.Service
+	// Verifier authenticates requests signed with roam session credentials
+	// (STS, and later IAM and the control plane); nil refuses them with 503.
+	Verifier *sts.Verifier
+	// Keyring mints the sessions of AssumeRole (role chaining).
+	Keyring *sts.Keyring
 	// Ready reports whether the server can serve (for /readyz); nil means
 	// always ready.
 	Ready func(context.Context) error
@@ -42,8 +48,9 @@ type Config struct {
 
 // Handler serves roam's HTTP API.
 type Handler struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg      Config
+	mux      *http.ServeMux
+	services map[string]*service
 }
 
 // New returns the API handler for cfg.
@@ -54,8 +61,12 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), services: services()}
 	h.mux.HandleFunc("POST /sessions", h.createSession)
+	// Query APIs (STS now; IAM and the control plane later), routed by the
+	// credential scope's service name.
+	h.mux.HandleFunc("POST /{$}", h.root)
+	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	return h
@@ -106,7 +117,10 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.restJSONError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, resp)
+	// AppendJSON writes what writeJSON would, without reflection.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(resp.AppendJSON(make([]byte, 0, resp.JSONSizeHint())))
 }
 
 // readBody reads at most maxBodyBytes of r's body.

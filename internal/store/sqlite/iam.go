@@ -346,6 +346,11 @@ func (s *Store) UpsertRole(ctx context.Context, r *store.Role) (*store.Role, err
 			id = cur.ID
 			next := *r
 			next.Name = cur.Name
+			// A revocation cutoff never moves back through an upsert (a
+			// bootstrap file re-applied at restart must not un-revoke).
+			if next.SessionsRevokedBefore.Before(cur.SessionsRevokedBefore) {
+				next.SessionsRevokedBefore = cur.SessionsRevokedBefore
+			}
 			if err := s.writeRole(ctx, tx, id, &next); err != nil {
 				return err
 			}
