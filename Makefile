@@ -21,9 +21,13 @@ check:
 	if [ -n "$$fmt" ]; then echo "gofmt would change:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# unit: the whole suite with the race detector.
+# unit: the whole suite with the race detector, with a throwaway PostgreSQL
+# cluster (scripts/pg-test-cluster.sh: initdb + pg_ctl on a free port of
+# 127.0.0.1) whose DSN is in ROAM_TEST_POSTGRES, so the store conformance suite
+# runs against both backends. The script stops and removes the cluster however
+# the tests end (trap, and a watcher should the script itself be killed).
 unit:
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	bash scripts/pg-test-cluster.sh run $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 test: deps check unit
 
