@@ -23,6 +23,8 @@ import (
 
 	"github.com/roam-project/roam/credentials"
 	"github.com/roam-project/roam/internal/helper"
+	"github.com/roam-project/roam/internal/helper/pkcs11"
+	"github.com/roam-project/roam/internal/helper/tpm"
 )
 
 // helperFlags are the flags credential-process, serve and update share with
@@ -100,7 +102,10 @@ func (h *helperFlags) openSigner(ctx context.Context, env *Env) (helper.Signer, 
 // (internal/helper/pkcs11, internal/helper/tpm) export
 // `Open(ctx, *helper.SignerOptions) (helper.Signer, error)`; set
 // o.OpenPKCS11 = pkcs11.Open and o.OpenTPM = tpm.Open here.
-func wireKeySources(o *helper.SignerOptions) {}
+func wireKeySources(o *helper.SignerOptions) {
+	o.OpenPKCS11 = pkcs11.Open
+	o.OpenTPM = tpm.Open
+}
 
 // ttyPrompt reads a secret from /dev/tty without echo.
 func ttyPrompt(ctx context.Context, what string) (string, error) {

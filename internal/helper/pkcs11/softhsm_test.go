@@ -200,8 +200,10 @@ func TestOpenSoftHSM(t *testing.T) {
 		hashes    []crypto.Hash
 	}{
 		{
-			name:     "RSA generated on the token, official URI form with pin-value",
-			opts:     func() *helper.SignerOptions { return f.opts("pkcs11:token=roam-test;object=rsa-gen;type=cert?pin-value="+testPIN, "") },
+			name: "RSA generated on the token, official URI form with pin-value",
+			opts: func() *helper.SignerOptions {
+				return f.opts("pkcs11:token=roam-test;object=rsa-gen;type=cert?pin-value="+testPIN, "")
+			},
 			wantCert: "rsa-gen", wantChain: tokenChain,
 			hashes: []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512},
 		},
@@ -221,18 +223,24 @@ func TestOpenSoftHSM(t *testing.T) {
 			wantCert: "ec-gen", wantChain: tokenChain,
 		},
 		{
-			name:     "key label differs from the certificate's: found by the certificate's CKA_ID",
-			opts:     func() *helper.SignerOptions { return f.opts("pkcs11:token=roam-test;object=imported-cert?pin-value="+testPIN, "") },
+			name: "key label differs from the certificate's: found by the certificate's CKA_ID",
+			opts: func() *helper.SignerOptions {
+				return f.opts("pkcs11:token=roam-test;object=imported-cert?pin-value="+testPIN, "")
+			},
 			wantCert: "imported", wantChain: tokenChain,
 		},
 		{
-			name:     "neither label nor ID shared: found by public key",
-			opts:     func() *helper.SignerOptions { return f.opts("pkcs11:token=roam-test;object=orphan-cert?pin-value="+testPIN, "") },
+			name: "neither label nor ID shared: found by public key",
+			opts: func() *helper.SignerOptions {
+				return f.opts("pkcs11:token=roam-test;object=orphan-cert?pin-value="+testPIN, "")
+			},
 			wantCert: "orphan", wantChain: tokenChain,
 		},
 		{
-			name:     "private certificate: found after login",
-			opts:     func() *helper.SignerOptions { return f.opts("pkcs11:token=roam-test;object=private?pin-value="+testPIN, "") },
+			name: "private certificate: found after login",
+			opts: func() *helper.SignerOptions {
+				return f.opts("pkcs11:token=roam-test;object=private?pin-value="+testPIN, "")
+			},
 			wantCert: "private", wantChain: tokenChain,
 		},
 		{

@@ -143,7 +143,7 @@ func TestSwtpm(t *testing.T) {
 	tp := startTPM(t)
 	ca := newTestCA(t)
 	dir := t.TempDir()
-	const password = "tpm-key-pass"
+	const password = "Sesame-42x"
 
 	ecKey := tp.CreateKey(t, "ec", "ecc256", "")
 	rsaKey := tp.CreateKey(t, "rsa", "rsa2048", "")
@@ -184,8 +184,8 @@ func TestSwtpm(t *testing.T) {
 			opts: &helper.SignerOptions{Certificate: ecsCert, PrivateKey: goKeyFile(t, tp, ecSchemeKey, 0x81000001, true)},
 		},
 		{
-			name: "RSA-2048, owner hierarchy parent, roam-encoded, with --intermediates",
-			opts: &helper.SignerOptions{Certificate: rsaCert, PrivateKey: goKeyFile(t, tp, rsaKey, HandleOwner, true), Intermediates: chainFile},
+			name:  "RSA-2048, owner hierarchy parent, roam-encoded, with --intermediates",
+			opts:  &helper.SignerOptions{Certificate: rsaCert, PrivateKey: goKeyFile(t, tp, rsaKey, HandleOwner, true), Intermediates: chainFile},
 			chain: true,
 		},
 		{

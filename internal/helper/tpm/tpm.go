@@ -96,8 +96,8 @@ type Signer struct {
 	closed bool
 
 	device   string
-	keyFile  *KeyFile      // nil for a persistent handle
-	template int           // index in srkTemplates of the parent that loads the key
+	keyFile  *KeyFile       // nil for a persistent handle
+	template int            // index in srkTemplates of the parent that loads the key
 	handle   tpmutil.Handle // the persistent key, when keyFile is nil
 	password string
 	public   tpm2.Public

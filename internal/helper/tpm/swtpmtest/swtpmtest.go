@@ -208,7 +208,7 @@ func (tp *TPM) CreateKey(t testing.TB, name, alg, password string) *Key {
 }
 
 // EncodeObject writes the key as a TSS2 PEM file with tpm2_encodeobject
-// (which names the owner hierarchy, 0x40000001, as the parent) and returns
+// (naming the owner hierarchy, 0x40000001, as the parent) and returns
 // its path. tpm2-tools 5.4 inverts the emptyAuth flag: a key without a
 // password needs -p to be marked emptyAuth, so emptyAuth here is the flag
 // the file should carry.
@@ -218,7 +218,9 @@ func (tp *TPM) EncodeObject(t testing.TB, k *Key, emptyAuth bool) string {
 	if !emptyAuth {
 		out = k.Name + ".auth.tss.pem"
 	}
-	args := []string{"-C", SRKHandle, "-u", k.Name + ".pub", "-r", k.Name + ".priv", "-o", out}
+	// Given the SRK's context file rather than its persistent handle,
+	// tpm2_encodeobject names the owner hierarchy as the parent.
+	args := []string{"-C", "srk.ctx", "-u", k.Name + ".pub", "-r", k.Name + ".priv", "-o", out}
 	if emptyAuth == encodeObjectInverted(t) {
 		args = append(args, "-p")
 	}
