@@ -17,6 +17,7 @@ import (
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"github.com/roam-project/roam/internal/apierr"
+	"github.com/roam-project/roam/internal/store"
 	"github.com/roam-project/roam/internal/sts"
 )
 
@@ -37,6 +38,16 @@ type Config struct {
 	Verifier *sts.Verifier
 	// Keyring mints the sessions of AssumeRole (role chaining).
 	Keyring *sts.Keyring
+	// Store is the configuration store the control plane (IAM and Roles
+	// Anywhere APIs) reads and writes; nil refuses control-plane calls.
+	Store store.Store
+	// MasterKey unseals the secrets of admin users' access keys (AKIA…).
+	MasterKey []byte
+	// Reload rebuilds the configuration snapshot at once; the control
+	// plane calls it after every successful mutation so that the change is
+	// visible to CreateSession, STS and the gateway immediately. nil leaves
+	// it to the server's version poll.
+	Reload func(context.Context) error
 	// Ready reports whether the server can serve (for /readyz); nil means
 	// always ready.
 	Ready func(context.Context) error
@@ -69,6 +80,8 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
+	// The Roles Anywhere control plane (REST paths; rolesanywhere*.go).
+	h.routeRolesAnywhere(nil)
 	return h
 }
 

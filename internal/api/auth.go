@@ -21,6 +21,10 @@ type service struct {
 	serve func(h *Handler, w http.ResponseWriter, r *http.Request, body []byte, rc *sts.RequestContext)
 	// fail writes an error in the service's protocol.
 	fail func(h *Handler, w http.ResponseWriter, r *http.Request, err error)
+	// raw, when set, answers the request instead of serve: the service
+	// authenticates it itself (h.authenticate, which also accepts admin
+	// users' long-term keys), so root only reads the body.
+	raw func(h *Handler, w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 // defaultService answers requests whose scope cannot be read (their error
@@ -31,6 +35,7 @@ const defaultService = "sts"
 func services() map[string]*service {
 	return map[string]*service{
 		"sts": {serve: (*Handler).serveSTS, fail: (*Handler).stsError},
+		"iam": {raw: (*Handler).serveIAM, fail: (*Handler).iamError},
 	}
 }
 
@@ -77,7 +82,13 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 	}
 	if name != "" && !ok {
 		svc.fail(h, w, r, &sigv4.Error{Code: sigv4.CodeSignatureDoesNotMatch, Err: sigv4.ErrScope,
-			Message: "Credential should be scoped to correct service: '" + strings.Join(slices.Sorted(maps.Keys(h.services)), "', '") + "'."})
+			// Answered by the default service, in its words (as AWS's STS
+			// endpoint would answer a request scoped to another service).
+			Message: "Credential should be scoped to correct service: '" + defaultService + "'."})
+		return
+	}
+	if svc.raw != nil {
+		svc.raw(h, w, r, body)
 		return
 	}
 	if name == "" {

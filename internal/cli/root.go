@@ -66,6 +66,16 @@ var commandGroups = []func(*Env) *cobra.Command{
 	newServerCommand,
 	newDevCommand,
 	newBenchCommand,
+	newStoreCommand,
+	newGatewayCommand,
+	newSessionsCommand,
+	newCredentialProcessCommand,
+	newServeCommand,
+	newUpdateCommand,
+	newSignStringCommand,
+	newReadCertificateDataCommand,
+	newApplyCommand,
+	newGetCommand,
 }
 
 // Main runs roam with args and returns the process exit code.

@@ -5,8 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"strings"
 
+	"github.com/roam-project/roam/internal/api"
 	"github.com/roam-project/roam/internal/server"
+	"github.com/roam-project/roam/internal/sts"
 	"github.com/spf13/cobra"
 )
 
@@ -60,7 +63,81 @@ start if --master-key-file does not exist.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the server stops")
 	f.MarkHidden("cpuprofile")
+	cmd.AddCommand(newServerInitCommand(env))
 	return cmd
+}
+
+// newServerInitCommand is `roam server init`: the first admin user.
+func newServerInitCommand(env *Env) *cobra.Command {
+	var db, masterKeyFile, userName, keyFile, profile string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the first admin user and its access key",
+		Long: `Create the first admin user of the control plane (IAM and Roles Anywhere
+APIs) with an AdministratorAccess managed policy (every action on every
+resource) and issue its first long-term access key (AKIA…). The secret is
+stored only sealed under the master key; it is printed once on standard
+output, or with --key-file written (0600) as an AWS shared-credentials
+profile for AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials.
+
+init refuses if any admin user exists. --force creates or recovers --user:
+the policy is attached, the user's existing access keys are deleted and a
+new one is issued (use it when the only admin key is lost). Run it against
+the same --db and --master-key-file as the server; a running server picks the
+user up within a second.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if db == "" {
+				db = firstEnv(env, "ROAM_DB", "roam.db")
+			}
+			if !isPostgresURL(db) && !strings.HasPrefix(db, "sqlite:") {
+				db = "sqlite:" + db
+			}
+			master, err := sts.LoadOrCreateMasterKey(masterKeyFile)
+			if err != nil {
+				return err
+			}
+			defer clear(master)
+			st, err := openStoreSpec(ctx, db)
+			if err != nil {
+				return fmt.Errorf("open store: %w", err)
+			}
+			defer st.Close()
+			k, err := api.InitAdmin(ctx, st, master, api.InitAdminOptions{UserName: userName, Force: force})
+			if err != nil {
+				return err
+			}
+			for _, id := range k.Replaced {
+				fmt.Fprintf(env.Stderr, "deleted access key %s of %s\n", id, k.UserName)
+			}
+			if keyFile != "" {
+				if err := api.WriteCredentialsProfile(keyFile, profile, k, force); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stderr, "admin user %s created; access key %s written to %s (profile %q)\n", k.UserARN, k.AccessKeyID, keyFile, profileOrDefault(profile))
+				return nil
+			}
+			fmt.Fprintf(env.Stderr, "admin user %s created; its secret is shown once, store it now:\n", k.UserARN)
+			return api.WriteCredentials(env.Stdout, profileOrDefault(profile), k)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "SQLite database file or postgres:// URL (default $ROAM_DB or ./roam.db)")
+	f.StringVar(&masterKeyFile, "master-key-file", "roam-master.key", "master key file, created 0600 if absent")
+	f.StringVar(&userName, "user", "admin", "name of the admin user")
+	f.StringVar(&keyFile, "key-file", "", "write the access key (0600) to this AWS shared-credentials file instead of printing it")
+	f.StringVar(&profile, "profile", "default", "profile name in the credentials output")
+	f.BoolVar(&force, "force", false, "create or recover --user even if admin users exist, replacing its access keys")
+	return cmd
+}
+
+func profileOrDefault(p string) string {
+	if p == "" {
+		return "default"
+	}
+	return p
 }
 
 // startCPUProfile profiles the process into path until stop is called.

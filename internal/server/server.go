@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/roam-project/roam/internal/api"
 	"github.com/roam-project/roam/internal/bootstrap"
 	"github.com/roam-project/roam/internal/store"
+	"github.com/roam-project/roam/internal/store/postgres"
 	"github.com/roam-project/roam/internal/store/sqlite"
 	"github.com/roam-project/roam/internal/sts"
 	"github.com/roam-project/roam/policy"
@@ -32,7 +34,8 @@ type Config struct {
 	TLSCertFile, TLSKeyFile string
 	// InsecureHTTP serves plain HTTP. For tests only.
 	InsecureHTTP bool
-	// DBPath is the SQLite database file.
+	// DBPath is the SQLite database file, or a postgres:// (postgresql://)
+	// URL of a PostgreSQL database; see openStore.
 	DBPath string
 	// MasterKeyFile holds the master key that seals the keyring; it is
 	// created (0600) if absent.
@@ -90,7 +93,7 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	if s.store, err = sqlite.Open(ctx, cfg.DBPath); err != nil {
+	if s.store, err = openStore(ctx, cfg.DBPath); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if cfg.BootstrapFile != "" {
@@ -110,7 +113,15 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 			}
 		}
 	}
-	if s.keyring, err = sts.OpenKeyring(ctx, s.store, master, sts.Options{}); err != nil {
+	// Revocation cutoffs come from the current snapshot, so a `roam sessions
+	// revoke` reaches every replica with its next configuration reload.
+	revocation := sts.RevocationFunc(func(roleARN string) (time.Time, bool) {
+		if snap := s.sessions.Snapshot(); snap != nil {
+			return snap.CutoffFor(roleARN)
+		}
+		return time.Time{}, false
+	})
+	if s.keyring, err = sts.OpenKeyring(ctx, s.store, master, sts.Options{Revocation: revocation}); err != nil {
 		return nil, fmt.Errorf("open keyring: %w", err)
 	}
 	s.subjects = newSubjectBatcher(s.store, s.log)
@@ -121,7 +132,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 
-	handler := api.New(api.Config{Sessions: s.sessions, Logger: s.log, Ready: s.ready})
+	handler := api.New(api.Config{Sessions: s.sessions, Logger: s.log, Ready: s.ready,
+		Verifier: sts.NewVerifier(s.keyring, cfg.Skew), Keyring: s.keyring,
+		// The control plane: every committed change reloads the snapshot
+		// at once, not at the next version poll.
+		Store: s.store, MasterKey: master, Reload: s.reload})
 	s.http = &http.Server{
 		Handler:           handler,
 		MaxHeaderBytes:    api.MaxHeaderBytes,
@@ -257,4 +272,13 @@ func CheckPolicy(kind, name, document string) error {
 	}
 	_, err = policy.Parse([]byte(document), policy.ParseOptions{Kind: k, Name: name, Inline: kind == "identity"})
 	return err
+}
+
+// openStore opens the store dsn names: PostgreSQL for a postgres:// or
+// postgresql:// URL, otherwise the SQLite database file at that path.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, dsn)
 }
