@@ -17,6 +17,10 @@ type CertLoader struct {
 	mu                sync.Mutex
 	certMod, keyMod   time.Time
 	certSize, keySize int64
+	// certInfo and keyInfo identify the files loaded: a file renamed into
+	// place is a change even with the same size and a modification time
+	// in the same clock tick.
+	certInfo, keyInfo os.FileInfo
 }
 
 // NewCertLoader loads the certificate and key.
@@ -47,7 +51,8 @@ func (l *CertLoader) Reload(force bool) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("server key: %w", err)
 	}
-	if !force && cs.ModTime().Equal(l.certMod) && ks.ModTime().Equal(l.keyMod) && cs.Size() == l.certSize && ks.Size() == l.keySize {
+	if !force && cs.ModTime().Equal(l.certMod) && ks.ModTime().Equal(l.keyMod) && cs.Size() == l.certSize && ks.Size() == l.keySize &&
+		os.SameFile(cs, l.certInfo) && os.SameFile(ks, l.keyInfo) {
 		return false, nil
 	}
 	pair, err := tls.LoadX509KeyPair(l.certFile, l.keyFile)
@@ -58,5 +63,6 @@ func (l *CertLoader) Reload(force bool) (bool, error) {
 	}
 	l.cur.Store(&pair)
 	l.certMod, l.keyMod, l.certSize, l.keySize = cs.ModTime(), ks.ModTime(), cs.Size(), ks.Size()
+	l.certInfo, l.keyInfo = cs, ks
 	return true, nil
 }

@@ -249,9 +249,13 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		}
 		if names[r.Name] {
 			bad("%s: duplicate name %q", at, r.Name)
+			// Name the duplicate by its index too, so its other
+			// problems are not attributed to the first route.
+			at = fmt.Sprintf("route %q (routes[%d])", r.Name, i)
+		} else {
+			at = fmt.Sprintf("route %q", r.Name)
 		}
 		names[r.Name] = true
-		at = fmt.Sprintf("route %q", r.Name)
 		if r.Listen == "" {
 			bad("%s: listen is required", at)
 		}
@@ -326,7 +330,11 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		}
 		if len(r.API) > 0 {
 			t, err := CompileRouteTable(r.API)
-			if err != nil {
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				for _, e := range j.Unwrap() {
+					bad("%s: api%v", at, e) // e is "[i] pattern: problem"
+				}
+			} else if err != nil {
 				bad("%s: api: %v", at, err)
 			}
 			r.table = t
@@ -336,9 +344,6 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 			bad("%s: %s authorization needs an api route table or an S3 backend", at, r.Authorization)
 		}
 		if r.Authorization == AuthMTLSPolicy {
-			if r.ClientAuth.Mode == ModeNone {
-				bad("%s: mtls-policy needs client certificates", at)
-			}
 			p, err := compileRoutePolicy(&r.Policy, r.Name, dir)
 			if err != nil {
 				bad("%s: policy: %v", at, err)

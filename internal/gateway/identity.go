@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/roam-project/roam/pki"
@@ -31,14 +33,17 @@ var identityHeaders = []string{
 	HeaderClientSAN, HeaderClientSerial, HeaderClientFingerprint, HeaderPrincipal,
 }
 
-// stripIdentity removes every identity header (and any X-Roam-Client-*
-// variant) from h.
+// stripIdentity removes every identity header and any X-Roam-* header from
+// h, whatever the spelling: any case, and "_" for "-" (CGI-style backends
+// read X_Roam_Client_Subject as X-Roam-Client-Subject).
 func stripIdentity(h http.Header) {
-	for _, k := range identityHeaders {
-		delete(h, k)
-	}
 	for k := range h {
-		if strings.HasPrefix(k, "X-Roam-") {
+		n := k
+		if strings.IndexByte(n, '_') >= 0 {
+			n = strings.ReplaceAll(n, "_", "-")
+		}
+		n = textproto.CanonicalMIMEHeaderKey(n)
+		if strings.HasPrefix(n, "X-Roam-") || slices.Contains(identityHeaders, n) {
 			delete(h, k)
 		}
 	}

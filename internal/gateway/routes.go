@@ -154,14 +154,35 @@ func (t *RouteTable) Match(method, escapedPath string) (*Match, bool) {
 			continue
 		}
 		if vars, ok := e.match(parts); ok {
-			res := e.resource
-			for k, v := range vars {
-				res = strings.ReplaceAll(res, "{"+k+"}", v)
-			}
-			return &Match{Action: e.action, Resource: res, Pattern: e.pattern, Vars: vars}, true
+			return &Match{Action: e.action, Resource: expand(e.resource, vars), Pattern: e.pattern, Vars: vars}, true
 		}
 	}
 	return nil, false
+}
+
+// expand substitutes {name} in tmpl in one pass, so a value that looks
+// like a variable is never substituted again.
+func expand(tmpl string, vars map[string]string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			break
+		}
+		b.WriteString(tmpl[:i])
+		if v, ok := vars[tmpl[i+1:i+j]]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(tmpl[i : i+j+1])
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	b.WriteString(tmpl)
+	return b.String()
 }
 
 func (e *routeEntry) match(parts []string) (map[string]string, bool) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -109,6 +110,11 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 		return r, nil
 	}
 	has := func(k string) bool { _, ok := q[k]; return ok }
+	// At most one subresource: with two, the mapping and the backend
+	// could pick different operations.
+	if subs := subresources(q); len(subs) > 1 {
+		return nil, fmt.Errorf("%w: more than one subresource (?%s)", ErrUnsupportedS3, strings.Join(subs, ", ?"))
+	}
 	if key == "" {
 		// Bucket-level operations.
 		for sub, suffix := range bucketSubresources {
@@ -152,6 +158,9 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 			}
 			return op("ListObjects", S3Op{"s3:ListBucket", bucketARN})
 		case http.MethodHead:
+			if k := unknownSubresource(q); k != "" {
+				return nil, fmt.Errorf("%w: HEAD bucket ?%s", ErrUnsupportedS3, k)
+			}
 			return op("HeadBucket", S3Op{"s3:ListBucket", bucketARN})
 		case http.MethodPut:
 			if k := unknownSubresource(q); k != "" {
@@ -178,6 +187,9 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 	case http.MethodGet, http.MethodHead:
 		switch {
 		case has("uploadId"):
+			if k := unknownSubresource(q); k != "" {
+				return nil, fmt.Errorf("%w: %s object ?uploadId&%s", ErrUnsupportedS3, method, k)
+			}
 			return op("ListParts", S3Op{"s3:ListMultipartUploadParts", objectARN})
 		case has("tagging"):
 			return op("GetObjectTagging", S3Op{"s3:GetObjectTagging", objectARN})
@@ -237,6 +249,9 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 		case has("uploads"):
 			return op("CreateMultipartUpload", S3Op{"s3:PutObject", objectARN})
 		case has("uploadId"):
+			if k := unknownSubresource(q); k != "" {
+				return nil, fmt.Errorf("%w: POST object ?uploadId&%s", ErrUnsupportedS3, k)
+			}
 			return op("CompleteMultipartUpload", S3Op{"s3:PutObject", objectARN})
 		case has("restore"):
 			return op("RestoreObject", S3Op{"s3:RestoreObject", objectARN})
@@ -244,6 +259,9 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 	case http.MethodDelete:
 		switch {
 		case has("uploadId"):
+			if k := unknownSubresource(q); k != "" {
+				return nil, fmt.Errorf("%w: DELETE object ?uploadId&%s", ErrUnsupportedS3, k)
+			}
 			return op("AbortMultipartUpload", S3Op{"s3:AbortMultipartUpload", objectARN})
 		case has("tagging"):
 			return op("DeleteObjectTagging", S3Op{"s3:DeleteObjectTagging", objectARN})
@@ -283,6 +301,19 @@ func unknownSubresource(q url.Values) string {
 		}
 	}
 	return ""
+}
+
+// subresources returns the query parameters that are not knownParams,
+// sorted.
+func subresources(q url.Values) []string {
+	var subs []string
+	for k := range q {
+		if !knownParams[k] {
+			subs = append(subs, k)
+		}
+	}
+	slices.Sort(subs)
+	return subs
 }
 
 func listConditions(q url.Values) map[string]string {

@@ -70,6 +70,7 @@ type fileStamp struct {
 	mod  time.Time
 	size int64
 	sum  [32]byte
+	info os.FileInfo // a file renamed into place is a different file
 }
 
 // TrustStore is a hot-reloaded trust bundle (CA files) with CRLs. Verify is
@@ -110,7 +111,7 @@ func (ts *TrustStore) Reload(force bool) (bool, error) {
 			return false, fmt.Errorf("trust bundle: %w", err)
 		}
 		old, seen := ts.stamps[f]
-		if !changed && seen && st.ModTime().Equal(old.mod) && st.Size() == old.size {
+		if !changed && seen && st.ModTime().Equal(old.mod) && st.Size() == old.size && os.SameFile(st, old.info) {
 			stamps[f] = old
 			continue
 		}
@@ -118,7 +119,7 @@ func (ts *TrustStore) Reload(force bool) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("trust bundle: %w", err)
 		}
-		s := fileStamp{mod: st.ModTime(), size: st.Size(), sum: sha256.Sum256(b)}
+		s := fileStamp{mod: st.ModTime(), size: st.Size(), sum: sha256.Sum256(b), info: st}
 		if !seen || s.sum != old.sum {
 			changed = true
 		}
