@@ -92,6 +92,12 @@ func MapS3(method, host, escapedPath string, q url.Values, h http.Header, vhDoma
 		return nil, fmt.Errorf("%w: bad key: %v", ErrUnsupportedS3, err)
 	}
 	r.Key = key
+	if hasDotSegment(strings.Split(key, "/")) {
+		// A backend or proxy that normalises paths could resolve
+		// bucket/../other/k to another bucket's object than the one
+		// authorized: refuse rather than guess.
+		return nil, fmt.Errorf("%w: key has a . or .. path segment", ErrUnsupportedS3)
+	}
 	if r.Bucket == "" {
 		if method == http.MethodGet && key == "" {
 			r.Operation = "ListBuckets"
@@ -399,3 +405,4 @@ func ParseDeleteObjects(bucket string, body []byte) ([]S3Op, error) {
 	}
 	return ops, nil
 }
+
