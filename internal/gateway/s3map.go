@@ -405,4 +405,3 @@ func ParseDeleteObjects(bucket string, body []byte) ([]S3Op, error) {
 	}
 	return ops, nil
 }
-
