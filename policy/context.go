@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"net/netip"
 	"strings"
 	"time"
@@ -77,13 +78,27 @@ func (c *Context) Add(key string, vals ...string) *Context {
 		c.m = make(map[string]*ctxEntry)
 	}
 	k := strings.ToLower(key)
-	e := c.m[k]
-	if e == nil {
-		e = &ctxEntry{}
-		c.m[k] = e
+	// Entries are never modified once stored (a Clone may share them):
+	// build a new one.
+	e := &ctxEntry{}
+	if old := c.m[k]; old != nil {
+		e.vals = append(make([]string, 0, len(old.vals)+len(vals)), old.vals...)
+		e.typed = append(make([]typedValue, 0, len(old.typed)+len(vals)), old.typed...)
 	}
 	e.add(vals)
+	c.m[k] = e
 	return c
+}
+
+// Clone returns a copy of c that Set and Add can change without changing
+// c. It shares c's parsed values, so cloning a Context built once and
+// setting a few per-request keys on the clone is cheaper than building the
+// whole Context again. A nil c clones to an empty Context.
+func (c *Context) Clone() *Context {
+	if c == nil || c.m == nil {
+		return NewContext()
+	}
+	return &Context{m: maps.Clone(c.m)}
 }
 
 func (e *ctxEntry) add(vals []string) {

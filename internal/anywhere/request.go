@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -45,15 +44,6 @@ type requestBody struct {
 	InstanceProperties map[string]string `json:"instanceProperties"`
 }
 
-var (
-	uuidRE           = regexp.MustCompile(`^[a-f0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}$`)
-	roleSessionRE    = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	partitionPattern = `aws(-[a-z0-9-]+)?`
-	trustAnchorARNRE = regexp.MustCompile(`^arn:` + partitionPattern + `:rolesanywhere:([a-z0-9-]+):(\d{12}):trust-anchor/(.+)$`)
-	profileARNRE     = regexp.MustCompile(`^arn:` + partitionPattern + `:rolesanywhere:([a-z0-9-]+):(\d{12}):profile/(.+)$`)
-	roleARNRE        = regexp.MustCompile(`^arn:` + partitionPattern + `:iam::(\d{12}):role/(.+)$`)
-)
-
 // ParseRequest reads a CreateSession request from its query and body. The
 // three ARNs may come from either; a value in the query wins.
 func ParseRequest(query url.Values, body []byte) (*Request, error) {
@@ -61,13 +51,10 @@ func ParseRequest(query url.Values, body []byte) (*Request, error) {
 		return nil, apierr.Validation("Request body is larger than %d bytes.", maxBodyBytes)
 	}
 	var b requestBody
-	if len(bytes.TrimSpace(body)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&b); err != nil {
-			return nil, apierr.Validation("Request body is not valid JSON: %s", jsonErrorText(err))
-		}
-		if dec.More() {
-			return nil, apierr.Validation("Request body is not valid JSON: trailing data after the object")
+	if len(bytes.TrimSpace(body)) > 0 && !b.parseSimple(body) {
+		var err error
+		if b, err = decodeBody(body); err != nil {
+			return nil, err
 		}
 	}
 	r := &Request{
@@ -83,37 +70,51 @@ func ParseRequest(query url.Values, body []byte) (*Request, error) {
 		r.DurationSeconds, r.HasDuration = int(n), true
 	}
 	if b.RoleSessionName != nil {
-		if !roleSessionRE.MatchString(*b.RoleSessionName) {
+		if !validRoleSessionName(*b.RoleSessionName) {
 			return nil, apierr.Validation("1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64 and match pattern [\\w+=,.@-]*")
 		}
 		r.RoleSessionName = *b.RoleSessionName
 	}
 	var err error
-	if r.TrustAnchorID, err = arnID(trustAnchorARNRE, "trustAnchorArn", r.TrustAnchorARN); err != nil {
+	if r.TrustAnchorID, err = arnID("trust-anchor/", "trustAnchorArn", r.TrustAnchorARN); err != nil {
 		return nil, err
 	}
-	if r.ProfileID, err = arnID(profileARNRE, "profileArn", r.ProfileARN); err != nil {
+	if r.ProfileID, err = arnID("profile/", "profileArn", r.ProfileARN); err != nil {
 		return nil, err
 	}
 	if r.RoleARN == "" {
 		return nil, apierr.Validation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
 	}
-	if len(r.RoleARN) > 1011 || !roleARNRE.MatchString(r.RoleARN) {
+	if len(r.RoleARN) > 1011 || !validRoleARN(r.RoleARN) {
 		return nil, apierr.Validation("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$")
 	}
 	return r, nil
 }
 
-// arnID checks a Roles Anywhere ARN and returns its resource id.
-func arnID(re *regexp.Regexp, member, arn string) (string, error) {
+// decodeBody decodes a CreateSession body with encoding/json.
+func decodeBody(body []byte) (requestBody, error) {
+	var b requestBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&b); err != nil {
+		return requestBody{}, apierr.Validation("Request body is not valid JSON: %s", jsonErrorText(err))
+	}
+	if dec.More() {
+		return requestBody{}, apierr.Validation("Request body is not valid JSON: trailing data after the object")
+	}
+	return b, nil
+}
+
+// arnID checks a Roles Anywhere ARN of the given kind ("trust-anchor/" or
+// "profile/") and returns its resource id.
+func arnID(kind, member, arn string) (string, error) {
 	if arn == "" {
 		return "", apierr.Validation("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", member)
 	}
-	m := re.FindStringSubmatch(arn)
-	if len(arn) > 1011 || m == nil || !uuidRE.MatchString(m[len(m)-1]) {
+	id, ok := rolesAnywhereARNID(arn, kind)
+	if len(arn) > 1011 || !ok {
 		return "", apierr.Validation("1 validation error detected: Value at '%s' failed to satisfy constraint: Member must be a valid Roles Anywhere ARN", member)
 	}
-	return m[len(m)-1], nil
+	return id, nil
 }
 
 // jsonErrorText describes a JSON decoding error without echoing the input.

@@ -6,9 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/roam-project/roam/internal/store"
 	"github.com/roam-project/roam/internal/sts"
 	"github.com/roam-project/roam/pki"
-	"github.com/roam-project/roam/policy"
 	"github.com/roam-project/roam/sigv4"
 )
 
@@ -37,6 +35,9 @@ type Config struct {
 	// RecordSubject, if set, is handed every authentication attempt that got
 	// as far as a certificate. It must not block (batch it).
 	RecordSubject func(store.SubjectSighting)
+	// Observe, if set, is handed every CreateSession that minted
+	// credentials (audit, metrics). It must not block.
+	Observe SessionObserver
 	// Skew is the allowed clock difference for request signatures; 0 means
 	// 5 minutes.
 	Skew   time.Duration
@@ -118,7 +119,11 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	now := s.cfg.Now()
 
 	// 1. Parse the request.
-	req, err := ParseRequest(r.URL.Query(), body)
+	var query url.Values // nil reads as empty
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	req, err := ParseRequest(query, body)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +183,7 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	}
 
 	// 5. Certificate attributes to session tags and source identity.
-	tags, err := vc.sessionTags(pr)
+	view, err := vc.view(pr, an.arn, snap.Account)
 	if err != nil {
 		ae, _ := apierr.As(err)
 		return fail(ae)
@@ -186,15 +191,8 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	sourceIdentity := vc.sourceIdentity
 
 	// 6. The role's trust policy, for each action CreateSession performs.
-	pctx := trustContext(an.arn, snap.Account, tags, sourceIdentity, r, now)
-	for _, action := range [...]string{"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"} {
-		if action == "sts:TagSession" && len(tags) == 0 {
-			continue
-		}
-		d := policy.EvaluateTrust(ro.trust, &policy.Request{Principal: rolesAnywherePrincipal, Action: action, Resource: ro.arn, Context: pctx})
-		if d != policy.Allow {
-			return fail(apierr.AccessDenied("%s The trust policy of role %s does not allow %s by %s with this certificate.", msgUnableToAssume, ro.rec.Name, action, ServicePrincipal))
-		}
+	if action := view.trust(ro, r, now); action != "" {
+		return fail(apierr.AccessDenied("%s The trust policy of role %s does not allow %s by %s with this certificate.", msgUnableToAssume, ro.rec.Name, action, ServicePrincipal))
 	}
 
 	// 7. Session name and duration.
@@ -220,13 +218,9 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 		return fail(apierr.AccessDenied("%s The requested duration of %d seconds exceeds the MaxSessionDuration of %d seconds set for role %s.", msgUnableToAssume, dur, maxDur, ro.rec.Name))
 	}
 	issued := now.UTC().Truncate(time.Millisecond)
-	stsTags := make([]sts.Tag, len(tags))
-	for i, t := range tags {
-		stsTags[i] = sts.Tag{Key: t.Key, Value: t.Value}
-	}
 	creds, err := s.cfg.Minter.Mint(sts.SessionSpec{
 		Account: snap.Account, RoleARN: ro.arn, RoleID: ro.rec.ID, RoleName: ro.rec.Name,
-		SessionName: sessionName, SourceIdentity: sourceIdentity, Tags: stsTags,
+		SessionName: sessionName, SourceIdentity: sourceIdentity, Tags: view.stsTags,
 		SessionPolicy: pr.rec.SessionPolicy, PolicyARNs: pr.rec.ManagedPolicyARNs,
 		IssuedAt: issued, Expiration: issued.Add(time.Duration(dur) * time.Second).Truncate(time.Second),
 		TrustAnchorARN: an.arn, ProfileARN: pr.arn, CertSerial: leaf.SerialNumber,
@@ -235,25 +229,30 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 		return nil, err // internal: logged by the edge, answered 500
 	}
 	s.record(vc, true, now)
+	s.observe(ctx, r, an, pr, ro, vc, sessionName)
 
-	// 8. Respond.
-	return &Response{
-		CredentialSet: []CredentialSetItem{{
-			AssumedRoleUser: AssumedRoleUser{
-				ARN:           "arn:aws:sts::" + snap.Account + ":assumed-role/" + ro.rec.Name + "/" + sessionName,
-				AssumedRoleID: ro.rec.ID + ":" + sessionName,
-			},
-			Credentials: ResponseCredentials{
-				AccessKeyID:     creds.AccessKeyID,
-				SecretAccessKey: creds.SecretAccessKey,
-				SessionToken:    creds.SessionToken,
-				Expiration:      creds.Expiration.UTC().Format(time.RFC3339),
-			},
-			RoleARN:        ro.arn,
-			SourceIdentity: sourceIdentity,
-		}},
-		SubjectARN: SubjectARN(snap.Region, snap.Account, vc.subjectID),
-	}, nil
+	// 8. Respond. The response and its one credential set share an
+	// allocation.
+	out := &struct {
+		resp Response
+		set  [1]CredentialSetItem
+	}{}
+	out.set[0] = CredentialSetItem{
+		AssumedRoleUser: AssumedRoleUser{
+			ARN:           "arn:aws:sts::" + snap.Account + ":assumed-role/" + ro.rec.Name + "/" + sessionName,
+			AssumedRoleID: ro.rec.ID + ":" + sessionName,
+		},
+		Credentials: ResponseCredentials{
+			AccessKeyID:     creds.AccessKeyID,
+			SecretAccessKey: creds.SecretAccessKey,
+			SessionToken:    creds.SessionToken,
+			Expiration:      creds.Expiration.UTC().Format(time.RFC3339),
+		},
+		RoleARN:        ro.arn,
+		SourceIdentity: sourceIdentity,
+	}
+	out.resp = Response{CredentialSet: out.set[:], SubjectARN: vc.subjectARN}
+	return &out.resp, nil
 }
 
 // verifyChain returns the verified leaf for the request's certificate
@@ -264,12 +263,7 @@ func (snap *Snapshot) verifyChain(an *anchor, h http.Header, now time.Time) (*ve
 	if x5 == "" {
 		return nil, apierr.AccessDenied(msgUntrusted).WithCause(errors.New("missing X-Amz-X509"))
 	}
-	hash := sha256.New()
-	hash.Write([]byte(x5))
-	hash.Write([]byte{0})
-	hash.Write([]byte(x5c))
-	key := chainKey{anchorID: an.rec.ID}
-	hash.Sum(key.sum[:0])
+	key := chainKey{anchorID: an.rec.ID, sum: headerSum(x5, x5c)}
 	unix := now.Unix()
 	if vc, ok := snap.chains.get(key); ok && unix >= vc.validFrom && unix <= vc.validUntil {
 		return vc, nil
@@ -300,6 +294,7 @@ func (snap *Snapshot) verifyChain(an *anchor, h http.Header, now time.Time) (*ve
 	vc := &verifiedChain{leaf: leaf, path: path, validFrom: leaf.NotBefore.Unix(), validUntil: leaf.NotAfter.Unix(),
 		subject: leaf.Subject.String(), serial: leaf.SerialNumber.String(), issuer: leaf.Issuer.String(),
 		hexSerial: HexSerial(leaf.SerialNumber), subjectID: store.SubjectID(leaf.Subject.String()), sourceIdentity: SourceIdentity(leaf)}
+	vc.subjectARN = SubjectARN(snap.Region, snap.Account, vc.subjectID)
 	for _, c := range path {
 		vc.validFrom = max(vc.validFrom, c.NotBefore.Unix())
 		vc.validUntil = min(vc.validUntil, c.NotAfter.Unix())
@@ -308,33 +303,21 @@ func (snap *Snapshot) verifyChain(an *anchor, h http.Header, now time.Time) (*ve
 	return vc, nil
 }
 
-// rolesAnywherePrincipal is who assumes the role in CreateSession.
-var rolesAnywherePrincipal = policy.ServicePrincipal(ServicePrincipal)
-
-// trustContext builds the condition context a trust policy is evaluated
-// with for CreateSession.
-func trustContext(anchorARN, account string, tags []Tag, sourceIdentity string, r *http.Request, now time.Time) *policy.Context {
-	c := policy.NewContext()
-	c.Set("aws:SourceArn", anchorARN)
-	c.Set("aws:SourceAccount", account)
-	c.Set("aws:PrincipalServiceName", ServicePrincipal)
-	c.Set("aws:CurrentTime", now.UTC().Format(time.RFC3339))
-	c.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	c.Set("aws:SecureTransport", strconv.FormatBool(r.TLS != nil))
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		c.Set("aws:SourceIp", host)
+// headerSum returns the SHA-256 of x5, a zero byte and x5c, without copying
+// the header values to the heap.
+func headerSum(x5, x5c string) [sha256.Size]byte {
+	h := sha256.New()
+	var buf [1024]byte
+	for _, s := range [...]string{x5, "\x00", x5c} {
+		for len(s) > 0 {
+			n := copy(buf[:], s)
+			h.Write(buf[:n])
+			s = s[n:]
+		}
 	}
-	c.Set("sts:SourceIdentity", sourceIdentity)
-	keys := make([]string, 0, len(tags))
-	for _, t := range tags {
-		c.Set("aws:PrincipalTag/"+t.Key, t.Value)
-		c.Set("aws:RequestTag/"+t.Key, t.Value)
-		keys = append(keys, t.Key)
-	}
-	if len(keys) > 0 {
-		c.Set("aws:TagKeys", keys...)
-	}
-	return c
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // signatureError maps a sigv4 failure to the AccessDeniedException Roles

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/roam-project/roam/internal/iam"
 	"github.com/roam-project/roam/internal/store"
@@ -23,9 +24,11 @@ type Snapshot struct {
 	Account string
 	Region  string
 
-	anchors  map[string]*anchor  // by trust anchor id
-	profiles map[string]*profile // by profile id
-	roles    map[string]*role    // by role ARN
+	anchors  map[string]*anchor        // by trust anchor id
+	profiles map[string]*profile       // by profile id
+	roles    map[string]*role          // by role ARN
+	managed  map[string]*policy.Policy // managed policies by ARN (default version)
+	cutoffs  map[string]time.Time      // revocation cutoffs by role ARN
 
 	// Problems lists configuration entries that could not be compiled; the
 	// entries are left out, so requests that name them fail closed.
@@ -58,6 +61,24 @@ type role struct {
 	rec   *store.Role
 	arn   string
 	trust *policy.Policy
+	info  *RoleInfo
+	// trustPerRequest is set when the trust policy reads a condition key
+	// that differs between requests with the same certificate (see
+	// requestTrustKeys); otherwise CreateSession caches its decisions.
+	trustPerRequest bool
+}
+
+// RoleInfo is a role as STS and policy evaluation need it: the record, the
+// compiled trust policy, and the compiled identity-based policies (inline and
+// attached managed) and permissions boundary.
+type RoleInfo struct {
+	Record *store.Role
+	ARN    string
+	Trust  *policy.Policy
+	// Identity holds the inline and attached managed policies.
+	Identity []*policy.Policy
+	// Boundary is the permissions boundary, nil if the role has none.
+	Boundary *policy.Policy
 }
 
 // NewSnapshot compiles cfg. Entries that do not compile are left out and
@@ -70,6 +91,8 @@ func NewSnapshot(cfg *store.Config) *Snapshot {
 		anchors:  make(map[string]*anchor, len(cfg.TrustAnchors)),
 		profiles: make(map[string]*profile, len(cfg.Profiles)),
 		roles:    make(map[string]*role, len(cfg.Roles)),
+		managed:  make(map[string]*policy.Policy, len(cfg.Policies)),
+		cutoffs:  make(map[string]time.Time),
 	}
 	if s.Account == "" {
 		s.Account = "000000000000"
@@ -108,16 +131,93 @@ func NewSnapshot(cfg *store.Config) *Snapshot {
 		}
 		s.profiles[p.ID] = pr
 	}
+	for _, p := range cfg.Policies {
+		arn := p.ARN
+		if arn == "" {
+			arn = iam.PolicyARN(s.Account, p.Path, p.Name)
+		}
+		mp, err := policy.Parse([]byte(p.DefaultDocument()), policy.ParseOptions{Kind: policy.KindIdentity, Name: p.Name, MaxSize: -1})
+		if err != nil {
+			s.Problems = append(s.Problems, fmt.Sprintf("managed policy %s: %v", p.Name, err))
+			continue
+		}
+		s.managed[arn] = mp
+	}
 	for _, r := range cfg.Roles {
 		arn := iam.RoleARN(s.Account, r.Path, r.Name)
+		// Revocation applies even to a role left out below.
+		if !r.SessionsRevokedBefore.IsZero() {
+			s.cutoffs[arn] = r.SessionsRevokedBefore
+		}
 		tp, err := policy.Parse([]byte(r.AssumeRolePolicy), policy.ParseOptions{Kind: policy.KindTrust, Name: r.Name + " trust policy", MaxSize: -1})
 		if err != nil {
 			s.Problems = append(s.Problems, fmt.Sprintf("role %s: trust policy: %v", r.Name, err))
 			continue
 		}
-		s.roles[arn] = &role{rec: r, arn: arn, trust: tp}
+		info, err := s.compileRolePolicies(r, arn, tp)
+		if err != nil {
+			// A policy left out could be one that denies: fail closed.
+			s.Problems = append(s.Problems, fmt.Sprintf("role %s: %v", r.Name, err))
+			continue
+		}
+		s.roles[arn] = &role{rec: r, arn: arn, trust: tp, info: info, trustPerRequest: readsRequestKeys(tp)}
 	}
 	return s
+}
+
+// compileRolePolicies compiles the identity-based policies and boundary of r.
+func (s *Snapshot) compileRolePolicies(r *store.Role, arn string, trust *policy.Policy) (*RoleInfo, error) {
+	info := &RoleInfo{Record: r, ARN: arn, Trust: trust}
+	for name, doc := range r.InlinePolicies {
+		p, err := policy.Parse([]byte(doc), policy.ParseOptions{Kind: policy.KindIdentity, Name: name, Inline: true, MaxSize: -1})
+		if err != nil {
+			return nil, fmt.Errorf("inline policy %s: %w", name, err)
+		}
+		info.Identity = append(info.Identity, p)
+	}
+	for _, a := range r.AttachedPolicies {
+		p, ok := s.managed[a]
+		if !ok {
+			return nil, fmt.Errorf("attached policy %s is missing or does not compile", a)
+		}
+		info.Identity = append(info.Identity, p)
+	}
+	if r.PermissionsBoundary != "" {
+		p, ok := s.managed[r.PermissionsBoundary]
+		if !ok {
+			return nil, fmt.Errorf("permissions boundary %s is missing or does not compile", r.PermissionsBoundary)
+		}
+		info.Boundary = p
+	}
+	return info, nil
+}
+
+// Role returns the role with ARN arn (role names compare case-insensitively).
+func (s *Snapshot) Role(arn string) (*RoleInfo, bool) {
+	if r, ok := s.roles[arn]; ok {
+		return r.info, true
+	}
+	for a, r := range s.roles {
+		if strings.EqualFold(a, arn) {
+			return r.info, true
+		}
+	}
+	return nil, false
+}
+
+// ManagedPolicy returns the compiled default version of the managed policy
+// with ARN arn.
+func (s *Snapshot) ManagedPolicy(arn string) (*policy.Policy, bool) {
+	p, ok := s.managed[arn]
+	return p, ok
+}
+
+// CutoffFor returns the revocation cutoff of the role with ARN roleARN:
+// sessions of the role issued before it are refused. It makes a Snapshot an
+// sts.RevocationSource.
+func (s *Snapshot) CutoffFor(roleARN string) (time.Time, bool) {
+	t, ok := s.cutoffs[roleARN]
+	return t, ok
 }
 
 func (s *Snapshot) compileAnchor(a *store.TrustAnchor) (*anchor, error) {
@@ -227,27 +327,14 @@ type verifiedChain struct {
 	validFrom, validUntil int64
 	// Derived from the leaf once, for every request that presents it: the
 	// subject, serial and issuer as recorded, the hex serial (the default
-	// session name), the subject id and the source identity.
+	// session name), the subject id and ARN and the source identity.
 	subject, serial, issuer string
 	hexSerial, subjectID    string
+	subjectARN              string
 	sourceIdentity          string
-	// tags holds the leaf's session tags per profile (*profile → []Tag),
-	// computed on first use; failures are not kept.
-	tags sync.Map
-}
-
-// sessionTags returns SessionTags(vc.leaf, pr.rec.AttributeMappings),
-// computed once per profile. The caller must not modify the result.
-func (vc *verifiedChain) sessionTags(pr *profile) ([]Tag, error) {
-	if v, ok := vc.tags.Load(pr); ok {
-		return v.([]Tag), nil
-	}
-	tags, err := SessionTags(vc.leaf, pr.rec.AttributeMappings)
-	if err != nil {
-		return nil, err
-	}
-	vc.tags.Store(pr, tags)
-	return tags, nil
+	// views holds what the leaf yields under each profile (*profile →
+	// *sessionView), computed on first use; failures are not kept.
+	views sync.Map
 }
 
 const defaultChainCacheSize = 10000

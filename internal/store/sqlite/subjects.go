@@ -13,8 +13,8 @@ import (
 )
 
 // UpsertSubjects records a batch of sightings in one transaction. Subjects are
-// created on first sight; a credential's seen count and times accumulate. It
-// does not bump the config version.
+// created on first sight; a credential's seen count (by each sighting's
+// Count) and times accumulate. It does not bump the config version.
 func (s *Store) UpsertSubjects(ctx context.Context, sightings []store.SubjectSighting) error {
 	if len(sightings) == 0 {
 		return nil
@@ -43,9 +43,9 @@ func (s *Store) UpsertSubjects(ctx context.Context, sightings []store.SubjectSig
 		defer sel.Close()
 		cred, err := tx.PrepareContext(ctx, `INSERT INTO subject_credentials (subject_id, issuer, serial_number,
 					certificate, enabled, failed, first_seen_at, last_seen_at, seen_count)
-					VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, 1)
+					VALUES (?, ?, ?, ?, TRUE, ?, ?, ?, ?)
 					ON CONFLICT (subject_id, issuer, serial_number) DO UPDATE SET
-						seen_count = subject_credentials.seen_count + 1,
+						seen_count = subject_credentials.seen_count + excluded.seen_count,
 						certificate = CASE WHEN length(excluded.certificate) > 0
 							THEN excluded.certificate ELSE subject_credentials.certificate END,
 						failed = CASE WHEN excluded.last_seen_at >= subject_credentials.last_seen_at
@@ -74,7 +74,7 @@ func (s *Store) UpsertSubjects(ctx context.Context, sightings []store.SubjectSig
 			}
 			if sg.SerialNumber != "" || sg.Issuer != "" {
 				if _, err := cred.ExecContext(ctx,
-					id, sg.Issuer, sg.SerialNumber, nonNil(sg.Certificate), sg.Failed, at, at); err != nil {
+					id, sg.Issuer, sg.SerialNumber, nonNil(sg.Certificate), sg.Failed, at, at, max(sg.Count, 1)); err != nil {
 					return fmt.Errorf("subject %q credential %s: %w", sg.X509Subject, sg.SerialNumber, err)
 				}
 			}

@@ -396,4 +396,18 @@ func testSubjects(t *testing.T, s store.Store) {
 	}
 	equal(t, "subjects", n, 102)
 	equal(t, "sightings counted", total, int64(500))
+
+	// A merged sighting counts Count times; zero or less counts once.
+	ok(t, s.UpsertSubjects(c, []store.SubjectSighting{
+		{X509Subject: "CN=merged", SerialNumber: "5", Issuer: "CN=ca", SeenAt: t0, Count: 40},
+		{X509Subject: "CN=merged", SerialNumber: "5", Issuer: "CN=ca", SeenAt: t0.Add(time.Second), Count: 2, Failed: true},
+		{X509Subject: "CN=merged", SerialNumber: "6", Issuer: "CN=ca", SeenAt: t0, Count: -3},
+	}))
+	merged := must(s.GetSubject(c, store.SubjectID("CN=merged")))(t)
+	equal(t, "merged credentials", merged.Credentials, []store.SubjectCredential{
+		{SerialNumber: "5", Issuer: "CN=ca", Certificate: []byte{}, Enabled: true, Failed: true,
+			FirstSeenAt: t0, LastSeenAt: t0.Add(time.Second), SeenCount: 42},
+		{SerialNumber: "6", Issuer: "CN=ca", Certificate: []byte{}, Enabled: true,
+			FirstSeenAt: t0, LastSeenAt: t0, SeenCount: 1},
+	})
 }
