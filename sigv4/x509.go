@@ -44,6 +44,13 @@ type X509Options struct {
 	// CanonicalURI is the URI used in the canonical request; "" means
 	// SessionsURI, which is what the official helper signs.
 	CanonicalURI string
+	// LeafFromHeader tells the verifier that the caller parsed leaf from
+	// this request's X-Amz-X509 header, so the header need not be compared
+	// with the certificate again.
+	LeafFromHeader bool
+	// LeafSerial, if set, is leaf's serial number in decimal, as the
+	// caller already computed it.
+	LeafSerial string
 }
 
 func (o *X509Options) service() string {
@@ -257,7 +264,14 @@ func (a *Authorization) checkX509(r *http.Request, leaf *x509.Certificate, now t
 		return "", newError(CodeSignatureDoesNotMatch, ErrAlgorithmMismatch,
 			"The signing algorithm '"+string(a.Algorithm)+"' does not match the certificate's key type.")
 	}
-	if leaf.SerialNumber == nil || a.Credential.ID != leaf.SerialNumber.String() {
+	serial := ""
+	if opts != nil {
+		serial = opts.LeafSerial
+	}
+	if serial == "" && leaf.SerialNumber != nil {
+		serial = leaf.SerialNumber.String()
+	}
+	if serial == "" || a.Credential.ID != serial {
 		return "", newError(CodeSignatureDoesNotMatch, ErrSerialMismatch,
 			"The Credential serial number does not match the X-Amz-X509 certificate.")
 	}
@@ -272,7 +286,7 @@ func (a *Authorization) checkX509(r *http.Request, leaf *x509.Certificate, now t
 	if len(r.Header["Content-Type"]) > 0 && !hasSignedHeader(a.SignedHeaders, "content-type") {
 		return "", errNotSigned("content-type")
 	}
-	if !certHeaderMatches(r.Header[HeaderX509], leaf.Raw) {
+	if (opts == nil || !opts.LeafFromHeader) && !certHeaderMatches(r.Header[HeaderX509], leaf.Raw) {
 		return "", newError(CodeSignatureDoesNotMatch, ErrCertificateMismatch,
 			"The X-Amz-X509 header does not carry the signing certificate.")
 	}

@@ -387,3 +387,36 @@ func (s rawSigner) Sign(_ io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte
 	ss.FillBytes(out[32:])
 	return out, nil
 }
+
+// TestVerifyX509LeafOptions: LeafSerial replaces the serial computation and
+// LeafFromHeader skips the header comparison, but a serial mismatch is still
+// caught.
+func TestVerifyX509LeafOptions(t *testing.T) {
+	p := newPKI(t, "ec", big.NewInt(4242))
+	other := newPKI(t, "ec", big.NewInt(4243))
+	now := time.Now()
+	body := []byte(`{"durationSeconds":3600}`)
+	req := httptest.NewRequest(http.MethodPost, "https://roam.example/sessions", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if err := SignX509(req, body, p.key, p.leaf, nil, "us-east-1", now); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ParseX509Authorization(req.Header.Get(HeaderAuthorization))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.VerifyX509(req, body, p.leaf, now, &X509Options{LeafFromHeader: true, LeafSerial: "4242"}); err != nil {
+		t.Fatalf("verify with cached serial: %v", err)
+	}
+	// The header comparison is skipped, the serial check is not.
+	if err := a.VerifyX509(req, body, other.leaf, now, &X509Options{LeafFromHeader: true}); !errors.Is(err, ErrSerialMismatch) {
+		t.Fatalf("err = %v, want ErrSerialMismatch", err)
+	}
+	if err := a.VerifyX509(req, body, p.leaf, now, &X509Options{LeafFromHeader: true, LeafSerial: "4243"}); !errors.Is(err, ErrSerialMismatch) {
+		t.Fatalf("err = %v, want ErrSerialMismatch", err)
+	}
+	// Without LeafFromHeader a certificate other than the header's is caught.
+	if err := a.VerifyX509(req, body, other.leaf, now, &X509Options{LeafSerial: "4242"}); !errors.Is(err, ErrCertificateMismatch) {
+		t.Fatalf("err = %v, want ErrCertificateMismatch", err)
+	}
+}

@@ -150,7 +150,9 @@ func (s *Service) CreateSession(ctx context.Context, r *http.Request, body []byt
 	}
 
 	// 2. The request signature, with the leaf's key.
-	opts := &sigv4.X509Options{MaxSkew: s.cfg.Skew, Region: snap.Region}
+	// The leaf was parsed from this request's X-Amz-X509 header (the chain
+	// cache is keyed by the header's hash), and its decimal serial is cached.
+	opts := &sigv4.X509Options{MaxSkew: s.cfg.Skew, Region: snap.Region, LeafFromHeader: true, LeafSerial: vc.serial}
 	if err := auth.VerifyX509(r, body, leaf, now, opts); err != nil {
 		return fail(signatureError(err))
 	}
