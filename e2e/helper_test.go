@@ -180,7 +180,14 @@ func modes(t *testing.T, f *fixture, key []string) map[string]func(t *testing.T)
 		"credential_process": func(t *testing.T) mode {
 			home := t.TempDir()
 			cfg := filepath.Join(home, "config")
-			writeFile(t, cfg, []byte("[profile roam]\nregion = us-east-1\ncredential_process = "+bins.roam+" credential-process "+strings.Join(args, " ")+"\n"))
+			// The SDKs split the command line like a shell (aws-sdk-go-v2
+			// runs it with sh -c, botocore with shlex): quote every word,
+			// since a PKCS#11 URI holds ';'.
+			quoted := make([]string, len(args))
+			for i, a := range args {
+				quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+			}
+			writeFile(t, cfg, []byte("[profile roam]\nregion = us-east-1\ncredential_process = "+bins.roam+" credential-process "+strings.Join(quoted, " ")+"\n"))
 			out, err := roamHelper(context.Background(), []string{"HOME=" + home}, append([]string{"credential-process"}, args...)...).Output()
 			if err != nil {
 				t.Fatalf("roam credential-process: %v\n%s", err, stderrOf(err))

@@ -298,7 +298,7 @@ func TestSTSNegativeWire(t *testing.T) {
 		}, 403, "InvalidClientTokenId", "The security token included in the request is invalid."},
 		{"skewed date", func() *http.Request { return post(good, "sts", time.Now().Add(-10*time.Minute)) },
 			403, "SignatureDoesNotMatch", "Signature expired: "},
-		{"scope for another service", func() *http.Request { return post(good, "iam", time.Now()) },
+		{"scope for another service", func() *http.Request { return post(good, "ec2", time.Now()) },
 			403, "SignatureDoesNotMatch", "Credential should be scoped to correct service: 'sts'."},
 		{"malformed Authorization", func() *http.Request {
 			r := post(good, "sts", time.Now())

@@ -54,15 +54,18 @@ func (b *subjectBatcher) run(ctx context.Context) {
 	defer t.Stop()
 	var p pendingSightings
 	lastWrite := time.Now()
+	// Writes must not fail because shutdown began while a batch was being
+	// written: what was taken from the queue would be lost.
+	wctx := context.WithoutCancel(ctx)
 	for {
 		select {
 		case <-ctx.Done():
-			b.write(context.WithoutCancel(ctx), &p)
+			b.write(wctx, &p)
 			return
 		case now := <-t.C:
-			b.drain(ctx, &p)
+			b.drain(wctx, &p)
 			if now.Sub(lastWrite) >= subjectFlushEvery {
-				b.write(ctx, &p)
+				b.write(wctx, &p)
 				lastWrite = now
 			}
 		}
