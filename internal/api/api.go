@@ -17,6 +17,8 @@ import (
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"github.com/roam-project/roam/internal/apierr"
+	"github.com/roam-project/roam/internal/audit"
+	"github.com/roam-project/roam/internal/metrics"
 	"github.com/roam-project/roam/internal/store"
 	"github.com/roam-project/roam/internal/sts"
 )
@@ -51,6 +53,18 @@ type Config struct {
 	// Ready reports whether the server can serve (for /readyz); nil means
 	// always ready.
 	Ready func(context.Context) error
+	// Available, if set, is asked before every request except /healthz,
+	// /readyz and /metrics; while it returns an error the request is
+	// answered 503 ServiceUnavailable in its protocol's error format
+	// (available.go). The server fails closed this way once its database
+	// has been unreachable for longer than its grace time.
+	Available func() error
+	// Audit, if set, records CreateSession failures (successes go through
+	// the Service's observer, see SessionObserver) and control-plane changes;
+	// a change whose audit event cannot be written is answered 500.
+	Audit *audit.Recorder
+	// Metrics, if set, counts requests and is served at GET /metrics.
+	Metrics *metrics.Metrics
 	// Logger receives one line per failed request; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -80,6 +94,9 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /{$}", h.root)
 	h.mux.HandleFunc("GET /healthz", h.healthz)
 	h.mux.HandleFunc("GET /readyz", h.readyz)
+	if cfg.Metrics != nil {
+		h.mux.Handle("GET /metrics", cfg.Metrics.Handler()) // unauthenticated, like /healthz
+	}
 	// The Roles Anywhere control plane (REST paths; rolesanywhere*.go).
 	h.routeRolesAnywhere(nil)
 	return h
@@ -99,6 +116,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-Requestid", id)
 	w.Header().Set("Date", h.cfg.Now().UTC().Format(http.TimeFormat))
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+	if h.cfg.Available != nil && !alwaysAvailable(r.URL.Path) {
+		if err := h.cfg.Available(); err != nil {
+			h.unavailable(w, r, err)
+			return
+		}
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -120,16 +143,20 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	body, err := readBody(r)
 	if err != nil {
+		h.sessionFailed(r, nil, err, start)
 		h.restJSONError(w, r, err)
 		return
 	}
 	resp, err := h.cfg.Sessions.CreateSession(r.Context(), r, body)
 	if err != nil {
+		h.sessionFailed(r, body, err, start)
 		h.restJSONError(w, r, err)
 		return
 	}
+	h.cfg.Metrics.Observe(opCreateSession, true, time.Since(start))
 	// AppendJSON writes what writeJSON would, without reflection.
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)

@@ -44,6 +44,10 @@ type iamCall struct {
 	f       *formNode
 	action  string
 	account string
+	// For the audit event of a change: the record before it (captured at
+	// the first authorize) and the resource committed changed.
+	before, changedResource string
+	beforeTaken, changed    bool
 }
 
 // iamOp is one IAM operation: its parameters (names ending in "[]" are
@@ -152,6 +156,7 @@ func (h *Handler) serveIAM(w http.ResponseWriter, r *http.Request, body []byte) 
 	// unauthenticated caller learns nothing about them.
 	c, err := h.authenticate(r, body, iamService)
 	if err != nil {
+		h.auditRefusal(r, nil, "iam:"+action, "", err)
 		h.iamError(w, r, err)
 		return
 	}
@@ -167,8 +172,16 @@ func (h *Handler) serveIAM(w http.ResponseWriter, r *http.Request, body []byte) 
 	call := &iamCall{h: h, r: r, ctx: r.Context(), c: c, f: f, action: action, account: snap.Account}
 	result, err := op.run(call)
 	if err != nil {
+		h.auditRefusal(r, c, "iam:"+action, call.changedResource, err)
 		h.iamError(w, r, err)
 		return
+	}
+	if call.changed {
+		after := h.iamRecordDoc(call.ctx, call.changedResource)
+		if err := h.auditChange(r, c, "iam:"+action, call.changedResource, call.before, after); err != nil {
+			h.iamError(w, r, err)
+			return
+		}
 	}
 	h.writeQueryResult(w, r, IAMNamespace, action, result)
 }
@@ -179,6 +192,7 @@ func (h *Handler) serveIAM(w http.ResponseWriter, r *http.Request, body []byte) 
 // at once. The change is committed: a failed reload is logged, not
 // returned (the server's version poll retries it).
 func (q *iamCall) committed(resource string) {
+	q.changed, q.changedResource = true, resource
 	q.h.changed(q.ctx, q.c, q.action, resource)
 }
 
@@ -198,6 +212,9 @@ func (h *Handler) changed(ctx context.Context, c *Caller, action, resource strin
 func (q *iamCall) authorize(action, resource string, extra map[string][]string) error {
 	if action == "" {
 		action = "iam:" + q.action
+	}
+	if !q.beforeTaken && isMutation("iam:"+q.action) && resource != "" && resource != "*" {
+		q.beforeTaken, q.before = true, q.h.iamRecordDoc(q.ctx, resource)
 	}
 	return q.h.authorize(q.c, action, resource, extra)
 }

@@ -54,12 +54,23 @@ type raRequest struct {
 	caller *Caller
 	// account and region name this server's resources in ARNs.
 	account, region string
+	// For the audit event: the operation's action and resource (from the
+	// first authorize), the record before a change, and whether the
+	// operation committed one.
+	action, resource, before string
+	mutated                  bool
 }
 
 // authorize checks that the request's caller may perform action on resource.
 // The first call authenticates the request; later calls (TagResource,
 // iam:PassRole) reuse the caller.
 func (q *raRequest) authorize(action, resource string, extra map[string][]string) error {
+	if q.action == "" {
+		q.action, q.resource = action, resource
+		if isMutation(action) && resource != "" && resource != "*" {
+			q.before = q.recordDoc(resource)
+		}
+	}
 	if q.caller == nil {
 		c, err := q.auth.authenticate(q.r, q.body)
 		if err != nil {
@@ -165,8 +176,21 @@ func (h *Handler) serveRA(w http.ResponseWriter, r *http.Request, op raOp, auth 
 	}
 	status, out, err := op(q)
 	if err != nil {
+		if q.action != "" {
+			h.auditRefusal(r, q.caller, q.action, q.resource, err)
+		}
 		h.raError(w, r, err)
 		return
+	}
+	if q.mutated {
+		resource := q.resource
+		if resource == "" || resource == "*" {
+			resource = arnIn(out)
+		}
+		if err := h.auditChange(r, q.caller, q.action, resource, q.before, q.recordDoc(resource)); err != nil {
+			h.raError(w, r, err)
+			return
+		}
 	}
 	if out == nil {
 		w.WriteHeader(status)
@@ -194,6 +218,7 @@ func (h *Handler) raAccount(ctx context.Context) (account, region string, err er
 // changed tells the server the configuration changed, so CreateSession sees
 // the change at once instead of at the next poll.
 func (q *raRequest) changed() {
+	q.mutated = true
 	if q.h.cfg.Reload == nil {
 		return
 	}

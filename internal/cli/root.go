@@ -76,6 +76,7 @@ var commandGroups = []func(*Env) *cobra.Command{
 	newReadCertificateDataCommand,
 	newApplyCommand,
 	newGetCommand,
+	newAuditCommand,
 }
 
 // Main runs roam with args and returns the process exit code.

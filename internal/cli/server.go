@@ -22,10 +22,20 @@ func newServerCommand(env *Env) *cobra.Command {
 		Long: `Run roam's exchange server. Workloads sign CreateSession requests with their
 X.509 certificate and receive temporary credentials for a role.
 
-The database is a SQLite file (--db). --bootstrap applies a roam.yaml file
-(trust anchors, CRLs, policies, roles, profiles) by name before serving.
-The master key that seals the credential keyring is created (0600) on first
-start if --master-key-file does not exist.`,
+The database (--db, default $ROAM_DB or ./roam.db) is a SQLite file or a
+postgres:// (postgresql://) URL. On PostgreSQL several replicas may share one
+database behind a load balancer: they must share the --master-key-file too,
+and each picks up the others' changes within a second (LISTEN/NOTIFY). See
+docs/replicas.md. --bootstrap applies a roam.yaml file (trust anchors, CRLs,
+policies, roles, profiles) by name before serving. The master key that seals
+the credential keyring is created (0600) on first start if --master-key-file
+does not exist.
+
+CreateSession and STS are answered from an in-memory snapshot of the
+configuration. If the database stops answering, they keep being answered
+from it for --db-grace; after that every request but /healthz, /readyz and
+/metrics gets 503 ServiceUnavailable and /readyz reports why, until the
+database answers again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger, err := newLogger(env, logLevel)
@@ -33,6 +43,9 @@ start if --master-key-file does not exist.`,
 				return err
 			}
 			cfg.Logger = logger
+			if cfg.DBGrace <= 0 {
+				return fmt.Errorf("--db-grace %s: want a positive duration", cfg.DBGrace)
+			}
 			if cfg.DBPath == "" {
 				cfg.DBPath = firstEnv(env, "ROAM_DB", "roam.db")
 			}
@@ -56,9 +69,11 @@ start if --master-key-file does not exist.`,
 	f.StringVar(&cfg.TLSCertFile, "tls-cert", "", "server certificate (PEM, leaf first)")
 	f.StringVar(&cfg.TLSKeyFile, "tls-key", "", "server private key (PEM)")
 	f.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP (tests only)")
-	f.StringVar(&cfg.DBPath, "db", "", "SQLite database file (default $ROAM_DB or ./roam.db)")
+	f.StringVar(&cfg.DBPath, "db", "", "SQLite database file or postgres:// URL (default $ROAM_DB or ./roam.db)")
+	f.DurationVar(&cfg.DBGrace, "db-grace", server.DefaultDBGrace, "how long to keep serving from the snapshot while the database is unreachable, then answer 503")
 	f.StringVar(&cfg.MasterKeyFile, "master-key-file", "roam-master.key", "master key file, created 0600 if absent")
 	f.StringVar(&cfg.BootstrapFile, "bootstrap", "", "bootstrap file (roam.yaml) to apply at start")
+	f.StringVar(&cfg.AuditFile, "audit-file", "", "also write audit events as JSON lines to this file (0600), or - for stdout")
 	f.DurationVar(&cfg.Skew, "max-skew", 0, "allowed clock skew of signed requests (default 5m)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until the server stops")

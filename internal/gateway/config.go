@@ -57,6 +57,8 @@ type Config struct {
 	Metrics *MetricsConfig `yaml:"metrics"`
 	// Store is where sigv4 routes read the credential keyring and roles.
 	Store *StoreConfig `yaml:"store"`
+	// Audit, if set, records every decision as an audit event (audit.go).
+	Audit *AuditConfig `yaml:"audit"`
 	// Routes are the listeners; at least one.
 	Routes []*Route `yaml:"routes"`
 }
@@ -227,6 +229,14 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 			bad("metrics: listen, tls.cert and tls.key are required (TLS always)")
 		}
 		cfg.Metrics.TLS.Cert, cfg.Metrics.TLS.Key = abs(cfg.Metrics.TLS.Cert), abs(cfg.Metrics.TLS.Key)
+	}
+	if a := cfg.Audit; a != nil {
+		if a.Store && cfg.Store == nil {
+			bad("audit: store: true needs the store section (the roam server's database)")
+		}
+		if a.File != "" && a.File != "-" {
+			a.File = abs(a.File)
+		}
 	}
 	if cfg.Store != nil {
 		if cfg.Store.DB == "" || cfg.Store.MasterKeyFile == "" {

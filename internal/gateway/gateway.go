@@ -44,7 +44,8 @@ type Gateway struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	routes  []*routeServer
-	store   *storeSource // nil without sigv4 routes
+	store   *storeSource  // nil without sigv4 routes
+	audit   *gatewayAudit // nil without an audit section
 	metSrv  *http.Server
 	metLn   net.Listener
 	metCert *CertLoader
@@ -97,6 +98,9 @@ func New(ctx context.Context, cfg *Config, opts Options) (g *Gateway, err error)
 				return nil, err
 			}
 		}
+	}
+	if g.audit, err = openAudit(ctx, cfg, g); err != nil {
+		return nil, err
 	}
 	for _, rc := range cfg.Routes {
 		rs, err := g.newRoute(rc, getenv)
@@ -240,6 +244,10 @@ func (g *Gateway) Serve(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); g.store.loop(loopCtx, time.Duration(g.cfg.Store.PollInterval)) }()
 	}
+	if g.audit != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); g.audit.rec.Run(loopCtx) }()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -255,6 +263,9 @@ func (g *Gateway) Serve(ctx context.Context) error {
 	}
 	if g.metSrv != nil {
 		g.metSrv.Shutdown(sctx)
+	}
+	if ferr := g.audit.flush(sctx); ferr != nil {
+		g.log.Error("audit events not written at shutdown", "err", ferr)
 	}
 	g.Close()
 	return err
@@ -276,6 +287,7 @@ func (g *Gateway) Close() {
 		if g.store != nil {
 			g.store.close()
 		}
+		g.audit.close()
 	})
 }
 

@@ -514,6 +514,7 @@ func (rs *routeServer) audit(r *http.Request, reqID string, d decision, start ti
 		result = "allow"
 	}
 	rs.g.metrics.decisions.WithLabelValues(rs.cfg.Name, rs.cfg.Authorization, result, d.reason).Inc()
+	rs.recordDecision(r, reqID, d, result)
 	attrs := []slog.Attr{
 		slog.String("route", rs.cfg.Name),
 		slog.String("requestId", reqID),

@@ -13,11 +13,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"github.com/roam-project/roam/internal/api"
+	"github.com/roam-project/roam/internal/audit"
 	"github.com/roam-project/roam/internal/bootstrap"
+	"github.com/roam-project/roam/internal/metrics"
 	"github.com/roam-project/roam/internal/store"
 	"github.com/roam-project/roam/internal/store/postgres"
 	"github.com/roam-project/roam/internal/store/sqlite"
@@ -42,11 +45,25 @@ type Config struct {
 	MasterKeyFile string
 	// BootstrapFile, if set, is applied at start.
 	BootstrapFile string
-	// ReloadInterval is how often the configuration version is polled;
-	// 0 means one second.
+	// ReloadInterval is how often the configuration version is polled when
+	// the store cannot push changes, and how often the database is probed
+	// for health; 0 means one second.
 	ReloadInterval time.Duration
+	// WatchReloadInterval is how often the configuration version is polled
+	// when the store pushes changes (store.ConfigWatcher: PostgreSQL's
+	// LISTEN/NOTIFY), a safety net for lost notifications; 0 means 30
+	// seconds.
+	WatchReloadInterval time.Duration
+	// DBGrace is how long CreateSession and STS keep serving from the
+	// snapshot once the database stops answering; after it every request
+	// but /healthz, /readyz and /metrics is answered 503 until the
+	// database answers again. 0 means DefaultDBGrace.
+	DBGrace time.Duration
 	// Skew is the allowed clock skew of signed requests; 0 means 5 minutes.
 	Skew time.Duration
+	// AuditFile, if set, receives every audit event as a JSON line besides
+	// the store: a file (appended to, mode 0600) or "-" for stdout.
+	AuditFile string
 	// Logger receives structured logs; nil discards.
 	Logger *slog.Logger
 }
@@ -59,10 +76,17 @@ type Server struct {
 	keyring  *sts.Keyring
 	sessions *anywhere.Service
 	subjects *subjectBatcher
+	audit    *audit.Recorder
+	metrics  *metrics.Metrics
+	health   *healthTracker
 	http     *http.Server
 	ln       net.Listener
 	// Bootstrap is what the bootstrap file declared, when one was applied.
 	Bootstrap *bootstrap.Result
+
+	// snapConfirmed is when a reload last found the snapshot current (Unix
+	// ns), for the snapshot age metric.
+	snapConfirmed atomic.Int64
 
 	mu        sync.Mutex
 	loadedVer int64
@@ -79,13 +103,27 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.ReloadInterval == 0 {
 		cfg.ReloadInterval = time.Second
 	}
+	if cfg.WatchReloadInterval == 0 {
+		cfg.WatchReloadInterval = defaultWatchReloadInterval
+	}
+	if cfg.DBGrace == 0 {
+		cfg.DBGrace = DefaultDBGrace
+	}
+	if cfg.ReloadInterval < 0 || cfg.WatchReloadInterval < 0 || cfg.DBGrace < 0 {
+		return nil, errors.New("reload intervals and the database grace time must not be negative")
+	}
 	if !cfg.InsecureHTTP && (cfg.TLSCertFile == "" || cfg.TLSKeyFile == "") {
 		return nil, errors.New("a TLS certificate and key are required (--tls-cert, --tls-key); --insecure-http is for tests only")
 	}
-	s = &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
+	srv := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), health: newHealthTracker(cfg.DBGrace, time.Now)}
+	s = srv
+	srv.health.onFailClosed = func(err error) {
+		srv.log.Error("database grace time over; answering 503 until it is back", "err", err)
+	}
 	defer func() {
+		// srv, not s: the error returns set s to nil.
 		if err != nil {
-			s.close()
+			srv.close()
 		}
 	}()
 
@@ -125,8 +163,12 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, fmt.Errorf("open keyring: %w", err)
 	}
 	s.subjects = newSubjectBatcher(s.store, s.log)
+	if err := s.openObservability(); err != nil {
+		return nil, err
+	}
 	s.sessions = anywhere.NewService(anywhere.Config{
 		Minter: s.keyring, RecordSubject: s.subjects.add, Skew: cfg.Skew, Logger: s.log,
+		Observe: api.SessionObserver(s.audit, s.metrics),
 	})
 	if err := s.reload(ctx); err != nil {
 		return nil, err
@@ -136,7 +178,11 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 		Verifier: sts.NewVerifier(s.keyring, cfg.Skew), Keyring: s.keyring,
 		// The control plane: every committed change reloads the snapshot
 		// at once, not at the next version poll.
-		Store: s.store, MasterKey: master, Reload: s.reload})
+		Store: s.store, MasterKey: master, Reload: s.reload,
+		// Fail closed once the database has been unreachable for longer
+		// than the grace time.
+		Available: s.health.available,
+		Audit:     s.audit, Metrics: s.metrics})
 	s.http = &http.Server{
 		Handler:           handler,
 		MaxHeaderBytes:    api.MaxHeaderBytes,
@@ -175,7 +221,8 @@ func (s *Server) Keyring() *sts.Keyring { return s.keyring }
 func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Add(2)
+	wg.Add(3)
+	go func() { defer wg.Done(); s.audit.Run(bg) }()
 	go func() { defer wg.Done(); s.subjects.run(bg) }()
 	go func() { defer wg.Done(); s.reloadLoop(bg) }()
 
@@ -196,6 +243,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopBG()
 	wg.Wait()
 	s.subjects.flush(shutCtx)
+	s.flushAudit(shutCtx)
 	s.close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -207,13 +255,17 @@ func (s *Server) close() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	if s.audit != nil {
+		s.audit.Close()
+	}
 	if s.store != nil {
 		s.store.Close()
 	}
 }
 
 // reload rebuilds the snapshot if the configuration version changed.
-func (s *Server) reload(ctx context.Context) error {
+func (s *Server) reload(ctx context.Context) (err error) {
+	defer s.confirmSnapshot(&err)
 	ver, err := s.store.ConfigVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("read config version: %w", err)
@@ -239,29 +291,132 @@ func (s *Server) reload(ctx context.Context) error {
 	return nil
 }
 
+// defaultWatchReloadInterval is Config.WatchReloadInterval's default.
+const defaultWatchReloadInterval = 30 * time.Second
+
+// keyringCheckEvery is how often the keyring is asked to rotate (and prune)
+// its keys; it rotates only once its sealing key is due.
+const keyringCheckEvery = time.Minute
+
+// probeTimeout bounds one database health probe, so that a database that
+// stops answering (rather than refusing connections) is noticed.
+const probeTimeout = 3 * time.Second
+
+// reloadLoop keeps the snapshot current and watches the database's health
+// until ctx ends. With a store that pushes changes (store.ConfigWatcher) it
+// reloads as soon as a new version is announced and polls the version every
+// WatchReloadInterval as a safety net; otherwise it polls every
+// ReloadInterval. Either way it probes the database every ReloadInterval,
+// and reloads when the database answers again after an outage.
 func (s *Server) reloadLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.ReloadInterval)
-	defer t.Stop()
+	var notes <-chan int64
+	poll := s.cfg.ReloadInterval
+	if w, ok := s.store.(store.ConfigWatcher); ok {
+		ch, err := w.WatchConfig(ctx)
+		if err != nil {
+			s.log.Warn("configuration watch could not start; polling instead", "err", err, "every", poll)
+		} else {
+			notes, poll = ch, s.cfg.WatchReloadInterval
+		}
+	}
+	pollT := time.NewTicker(poll)
+	defer pollT.Stop()
+	probeT := time.NewTicker(s.cfg.ReloadInterval)
+	defer probeT.Stop()
+	rotateT := time.NewTicker(keyringCheckEvery)
+	defer rotateT.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case v, ok := <-notes:
+			if !ok {
+				// The watch ends only with ctx; poll meanwhile.
+				notes = nil
+				pollT.Reset(s.cfg.ReloadInterval)
+				continue
+			}
+			if v != s.loadedVersion() {
+				s.reloadLogged(ctx, "notification")
+			}
+		case <-pollT.C:
+			s.reloadLogged(ctx, "poll")
+		case <-probeT.C:
+			if s.probe(ctx) == recovered {
+				// Notifications sent during the outage are lost.
+				s.reloadLogged(ctx, "recovery")
+			}
+		case <-rotateT.C:
+			if s.health.failing.Load() != nil {
+				continue
+			}
 			if _, err := s.keyring.MaybeRotate(ctx, time.Now()); err != nil {
 				s.log.Error("keyring rotation failed", "err", err)
-			}
-			if err := s.reload(ctx); err != nil {
-				s.log.Error("configuration reload failed", "err", err)
 			}
 		}
 	}
 }
 
+// reloadLogged reloads the snapshot, logging a failure only while the
+// database is believed healthy (the probe reports outages once).
+func (s *Server) reloadLogged(ctx context.Context, why string) {
+	if err := s.reload(ctx); err != nil {
+		if s.health.failing.Load() == nil {
+			s.log.Error("configuration reload failed", "trigger", why, "err", err)
+		} else {
+			s.log.Debug("configuration reload failed", "trigger", why, "err", err)
+		}
+	}
+}
+
+// pinger is implemented by stores that can check their connection cheaply.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// probe contacts the database once, records the outcome and logs the
+// transitions: outage begins, grace time over (failing closed), recovered.
+func (s *Server) probe(ctx context.Context) transition {
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var err error
+	if p, ok := s.store.(pinger); ok {
+		err = p.Ping(pctx)
+	} else {
+		_, err = s.store.ConfigVersion(pctx)
+	}
+	if ctx.Err() != nil {
+		return unchanged // shutting down: not the database's fault
+	}
+	tr := s.health.observe(err)
+	switch tr {
+	case wentDown:
+		s.log.Error("database unreachable; serving from the configuration snapshot", "grace", s.cfg.DBGrace, "err", err)
+	case recovered:
+		s.log.Info("database reachable again")
+	}
+	// Fail closed (and log it) at the latest here, should no request ask.
+	_ = s.health.available()
+	return tr
+}
+
+// loadedVersion returns the config version of the current snapshot.
+func (s *Server) loadedVersion() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loadedVer
+}
+
+// DBHealth reports the database health the server last saw.
+func (s *Server) DBHealth() DBHealth { return s.health.status() }
+
+// ready reports whether the server can serve: its snapshot is loaded and the
+// database answers, or stopped answering less than the grace time ago.
 func (s *Server) ready(ctx context.Context) error {
 	if s.sessions.Snapshot() == nil {
 		return errors.New("configuration not loaded")
 	}
-	return nil
+	return s.health.available()
 }
 
 // CheckPolicy validates a policy document of kind for the bootstrap file.

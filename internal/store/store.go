@@ -167,6 +167,14 @@ type Store interface {
 	UntagResource(ctx context.Context, ref ResourceRef, keys []string) error
 	ListTags(ctx context.Context, ref ResourceRef) (map[string]string, error)
 
+	// Audit events are not configuration: writing them does not bump the
+	// config version. AppendAudit stores a batch in one transaction, skipping
+	// events whose ID is already stored (CheckAuditEvent must pass for
+	// each). ListAudit returns one page of the events q selects, oldest
+	// first, and the token of the next page ("" after the last).
+	AppendAudit(ctx context.Context, events []AuditEvent) error
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, string, error)
+
 	// Close releases the store's resources.
 	Close() error
 }

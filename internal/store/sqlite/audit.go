@@ -1,0 +1,104 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/roam-project/roam/internal/store"
+)
+
+const auditCols = `id, at, request_id, source_ip, principal, action, resource, outcome, error_code, reason,
+	before_doc, after_doc, details`
+
+// AppendAudit stores a batch of audit events in one transaction; events
+// whose ID is already stored are skipped. It does not bump the config
+// version.
+func (s *Store) AppendAudit(ctx context.Context, events []store.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for i := range events {
+		if err := store.CheckAuditEvent(&events[i]); err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+	}
+	err := s.write(ctx, false, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (`+auditCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for i := range events {
+			e := &events[i]
+			if _, err := ins.ExecContext(ctx, e.ID, ts(e.Time), e.RequestID, e.SourceIP, e.Principal, e.Action,
+				e.Resource, e.Outcome, e.ErrorCode, e.Reason, e.Before, e.After, e.Details); err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns one page of the audit events q selects, oldest first.
+func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, string, error) {
+	var where []string
+	var args []any
+	if q.NextToken != "" {
+		at, id, err := store.ParseAuditToken(q.NextToken)
+		if err != nil {
+			return nil, "", fmt.Errorf("list audit: %w", err)
+		}
+		where = append(where, `(at > ? OR (at = ? AND id > ?))`)
+		args = append(args, at, at, id)
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, `at >= ?`), append(args, q.Since.UnixNano())
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, `at < ?`), append(args, q.Until.UnixNano())
+	}
+	for _, f := range []struct{ col, v string }{{"principal", q.Principal}, {"action", q.Action}, {"outcome", q.Outcome}} {
+		if f.v != "" {
+			where, args = append(where, f.col+` = ?`), append(args, f.v)
+		}
+	}
+	query := `SELECT ` + auditCols + ` FROM audit_events`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	n := pageSize(store.ListOptions{MaxResults: q.MaxResults})
+	query += ` ORDER BY at, id LIMIT ?`
+	args = append(args, n+1)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	out := []store.AuditEvent{}
+	for rows.Next() {
+		var e store.AuditEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.SourceIP, &e.Principal, &e.Action, &e.Resource,
+			&e.Outcome, &e.ErrorCode, &e.Reason, &e.Before, &e.After, &e.Details); err != nil {
+			return nil, "", fmt.Errorf("list audit: %w", err)
+		}
+		e.Time = fromTS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		next = store.AuditToken(&out[n-1])
+	}
+	return out, next, nil
+}
