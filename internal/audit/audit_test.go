@@ -221,3 +221,28 @@ func TestDocumentRedacts(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFileLeavesDevicesAlone: a device such as /dev/null is written to
+// but its mode is not changed (a chmod of /dev/null breaks every other
+// program on the machine).
+func TestOpenFileLeavesDevicesAlone(t *testing.T) {
+	before, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Skip(err)
+	}
+	s, err := OpenFile(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(context.Background(), []store.AuditEvent{{ID: "e1", Time: time.Now(), Action: "test"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	after, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Mode() != after.Mode() {
+		t.Fatalf("mode of %s changed from %v to %v", os.DevNull, before.Mode(), after.Mode())
+	}
+}

@@ -54,6 +54,17 @@ func OpenFile(path string) (*JSONLinesSink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit file: %w", err)
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		// A device or pipe (e.g. /dev/null, a FIFO to a log shipper) is
+		// written as is: its mode is not ours to change, and it cannot be
+		// fsynced.
+		return &JSONLinesSink{name: "file", w: f, close: true}, nil
+	}
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("audit file: %w", err)

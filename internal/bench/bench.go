@@ -35,6 +35,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roam-project/roam/internal/store/postgres"
 	"github.com/roam-project/roam/pki"
 	"github.com/roam-project/roam/sigv4"
 )
@@ -88,6 +89,16 @@ type Options struct {
 	// ServerArgs are appended to the child's `server` arguments (e.g. a
 	// CPU profile flag).
 	ServerArgs []string
+	// DB is the child's --db: "" means a SQLite file in the run's temporary
+	// directory; a postgres:// URL runs the child on that PostgreSQL
+	// database (its bootstrap file is applied by name, so a database used
+	// before is reused).
+	DB string
+	// MasterKeyFile is the child's --master-key-file; "" means a new key in
+	// the run's temporary directory. A PostgreSQL database keeps the
+	// keyring sealed under the master key of its first run: later runs on
+	// it must use the same file.
+	MasterKeyFile string
 
 	// Endpoint, if set, is a running server to drive instead of a child.
 	// Issuer issues the client certificates (its certificate must be, or
@@ -111,12 +122,15 @@ type Options struct {
 // Result is what a run measured. Times are in microseconds (µs) or
 // milliseconds (ms) as the field names say.
 type Result struct {
-	KeyType     string    `json:"keyType"`
-	RootKeyType string    `json:"rootKeyType,omitempty"`
-	Protocol    string    `json:"protocol"`
-	Certs       int       `json:"certs"`
-	Concurrency int       `json:"concurrency"`
-	Endpoint    string    `json:"endpoint"`
+	KeyType     string `json:"keyType"`
+	RootKeyType string `json:"rootKeyType,omitempty"`
+	Protocol    string `json:"protocol"`
+	Certs       int    `json:"certs"`
+	Concurrency int    `json:"concurrency"`
+	Endpoint    string `json:"endpoint"`
+	// Database is the child server's store: "sqlite" or the PostgreSQL URL
+	// with any password redacted.
+	Database    string    `json:"database,omitempty"`
 	ServerPID   int       `json:"serverPid,omitempty"`
 	ChildServer bool      `json:"childServer"`
 	CPUs        int       `json:"cpus"`
@@ -210,6 +224,9 @@ func (o *Options) defaults() error {
 		return errors.New("certificates, requests, duration, concurrency and verifications must be positive")
 	}
 	if o.Endpoint != "" {
+		if o.DB != "" {
+			return errors.New("the database is the running server's business: no database with an endpoint")
+		}
 		if o.Issuer == nil {
 			return errors.New("with an endpoint, a CA certificate and key that issue client certificates are required")
 		}
@@ -277,7 +294,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			env = os.Environ()
 		}
 		anchorID := newUUID()
-		srv, err := startChild(ctx, argv, env, opts.ServerArgs, dir, tlsCA, root.Cert, anchorID)
+		if opts.DB != "" {
+			// A database given by the caller may hold the anchor of an
+			// earlier run: the bootstrap file keeps its id, which the
+			// role's trust policy names.
+			anchorID = dbAnchorID
+		}
+		res.Database = "sqlite"
+		if opts.DB != "" {
+			res.Database = postgres.Redact(opts.DB)
+		}
+		srv, err := startChild(ctx, argv, env, opts.ServerArgs, opts.DB, opts.MasterKeyFile, dir, tlsCA, root.Cert, anchorID)
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +313,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		pool.AddCert(tlsCA.Cert)
 		tgt = target{
 			endpoint: "https://" + srv.addr, roots: pool, pid: srv.pid(), region: benchRegion,
-			anchorARN: trustAnchorARN(anchorID), profileARN: srv.profile,
+			anchorARN: srv.anchor, profileARN: srv.profile,
 			roleARN: "arn:aws:iam::" + benchAccount + ":role/" + benchRole, issuer: root,
 		}
 		opts.logf("roam server (pid %d) listening on %s", tgt.pid, srv.addr)

@@ -113,6 +113,10 @@ const (
 	benchRegion  = "us-east-1"
 	benchRole    = "bench-role"
 	benchProfile = "bench"
+	benchAnchor  = "bench"
+	// dbAnchorID is the trust anchor id of runs on a database the caller
+	// gives (Options.DB), the same every run.
+	dbAnchorID = "6d2c0b9e-3f41-4c1a-9b7e-0be4c5a7d001"
 )
 
 // bootstrapYAML is the generated bootstrap file: one anchor (root.pem), one
@@ -122,7 +126,7 @@ func bootstrapYAML(anchorID string) string {
 	return `account: "` + benchAccount + `"
 region: ` + benchRegion + `
 trustAnchors:
-  - name: bench
+  - name: ` + benchAnchor + `
     id: ` + anchorID + `
     certificateBundle: file:root.pem
     enabled: true
@@ -171,15 +175,17 @@ type childServer struct {
 	stderr   *tailBuffer
 	addr     string
 	profile  string // profile ARN from the bootstrap log line
+	anchor   string // trust anchor ARN from the bootstrap log line
 	stopOnce sync.Once
 }
 
 var listenRE = regexp.MustCompile(`roam server listening on (\S+)`)
 
 // startChild writes the server's files into dir and starts argv + `server …`
-// on 127.0.0.1:0. It returns once the server listens. The caller must call
-// stop on every path.
-func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsCA *pki.Issuer, anchorRoot *x509.Certificate, anchorID string) (*childServer, error) {
+// on 127.0.0.1:0 with the database db ("" means dir/roam.db) and the master
+// key file masterKey ("" means dir/master.key). It returns once the server
+// listens. The caller must call stop on every path.
+func startChild(ctx context.Context, argv, env, extra []string, db, masterKey, dir string, tlsCA *pki.Issuer, anchorRoot *x509.Certificate, anchorID string) (*childServer, error) {
 	key, err := pki.GenerateKey(pki.ECP256, rand.Reader)
 	if err != nil {
 		return nil, err
@@ -197,6 +203,12 @@ func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsC
 		return nil, err
 	}
 	p := func(name string) string { return filepath.Join(dir, name) }
+	if db == "" {
+		db = p("roam.db")
+	}
+	if masterKey == "" {
+		masterKey = p("master.key")
+	}
 	for _, f := range []struct {
 		name string
 		data []byte
@@ -212,7 +224,7 @@ func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsC
 	}
 	args := append(append([]string(nil), argv[1:]...), "server", "--listen", "127.0.0.1:0",
 		"--tls-cert", p("tls.pem"), "--tls-key", p("tls.key"),
-		"--db", p("roam.db"), "--master-key-file", p("master.key"),
+		"--db", db, "--master-key-file", masterKey,
 		"--bootstrap", p("roam.yaml"), "--log-level", "info")
 	args = append(args, extra...)
 	cmd := exec.Command(argv[0], args...)
@@ -228,7 +240,7 @@ func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsC
 		return nil, fmt.Errorf("start %s server: %w", argv[0], err)
 	}
 	found := make(chan struct{})
-	var profile string
+	var profile, anchor string
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -242,8 +254,14 @@ func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsC
 			var rec struct {
 				Msg, Name, ARN string
 			}
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "bootstrap profile" && rec.Name == benchProfile {
-				profile = rec.ARN
+			if json.Unmarshal([]byte(line), &rec) == nil {
+				switch {
+				case rec.Msg == "bootstrap profile" && rec.Name == benchProfile:
+					profile = rec.ARN
+				case rec.Msg == "bootstrap trust anchor" && rec.Name == benchAnchor:
+					// On a database used before, the anchor keeps its id.
+					anchor = rec.ARN
+				}
 			}
 			if m := listenRE.FindStringSubmatch(line); m != nil {
 				s.addr = m[1]
@@ -256,10 +274,10 @@ func startChild(ctx context.Context, argv, env, extra []string, dir string, tlsC
 	go func() { s.waitErr = cmd.Wait(); close(s.exited) }()
 	select {
 	case <-found:
-		s.profile = profile
-		if s.profile == "" {
+		s.profile, s.anchor = profile, anchor
+		if s.profile == "" || s.anchor == "" {
 			s.stop()
-			return nil, fmt.Errorf("the server did not log the profile ARN:\n%s", s.stderr.String())
+			return nil, fmt.Errorf("the server did not log the profile and trust anchor ARNs:\n%s", s.stderr.String())
 		}
 		return s, nil
 	case <-s.exited:

@@ -30,6 +30,8 @@ type benchFlags struct {
 	protocol             string
 	jsonOut              bool
 	caCert, caKey, tlsCA string
+	compareSQLite        bool
+	rounds               int
 }
 
 func newBenchCreateSessionCommand(env *Env) *cobra.Command {
@@ -66,10 +68,21 @@ X-Amz-X509-Chain when it is not the anchor), --tls-ca verifies the server,
 --trust-anchor-arn, --profile-arn and --role-arn name what to ask for, and
 --server-pid (same machine) gives the CPU figures.
 
-Exit status: 0 when every target is met, 1 when one is missed, 2 on error.`,
+--db runs the child server on that database: a SQLite file or a
+postgres:// URL (its bootstrap file is applied by name, so a database used
+before is reused, and must be given the --master-key-file of its first run:
+the keyring stored in it is sealed under that key). --compare-sqlite, with --db postgres://…, runs the same
+benchmark on SQLite and on PostgreSQL, alternately, --rounds times each, and
+compares their best throughput: PostgreSQL must reach 90% of SQLite's, since
+CreateSession reads only the in-memory snapshot. --server-flag flags (audit,
+say) are given to both servers.
+
+Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
+With --compare-sqlite the one target is the PostgreSQL/SQLite ratio.`,
 		Example: `  roam bench create-session
   roam bench create-session --key-type rsa-2048 --json
-  roam bench create-session --certs 1000 --requests 100000 --duration 60s --concurrency 64`,
+  roam bench create-session --certs 1000 --requests 100000 --duration 60s --concurrency 64
+  roam bench create-session --db postgres://roam@127.0.0.1/roam --compare-sqlite --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd, env, &fl)
@@ -92,6 +105,10 @@ Exit status: 0 when every target is met, 1 when one is missed, 2 on error.`,
 	f.StringVar(&fl.opts.TrustAnchorARN, "trust-anchor-arn", "", "with --endpoint: trust anchor ARN")
 	f.StringVar(&fl.opts.ProfileARN, "profile-arn", "", "with --endpoint: profile ARN")
 	f.StringVar(&fl.opts.RoleARN, "role-arn", "", "with --endpoint: role ARN")
+	f.StringVar(&fl.opts.DB, "db", "", "database of the child server: SQLite file or postgres:// URL (default: a SQLite file in a temporary directory)")
+	f.StringVar(&fl.opts.MasterKeyFile, "master-key-file", "", "master key file of the child server (default: a new one per run; a PostgreSQL database needs the key of its first run)")
+	f.BoolVar(&fl.compareSQLite, "compare-sqlite", false, "with --db postgres://…: run on SQLite and on PostgreSQL and compare throughput")
+	f.IntVar(&fl.rounds, "rounds", 1, "with --compare-sqlite: rounds on each database, alternating")
 	f.StringArrayVar(&fl.opts.ServerArgs, "server-flag", nil, "extra flag for the child `roam server` (repeatable), e.g. --server-flag=--cpuprofile=cpu.prof")
 	f.MarkHidden("server-flag")
 	return cmd
@@ -110,6 +127,12 @@ func runBench(cmd *cobra.Command, env *Env, fl *benchFlags) error {
 	default:
 		return fmt.Errorf("--protocol %q: want http1 or http2", fl.protocol)
 	}
+	if fl.opts.Endpoint != "" && (fl.opts.DB != "" || fl.opts.MasterKeyFile != "") {
+		return errors.New("--db and --master-key-file are for the child server: not with --endpoint")
+	}
+	if fl.compareSQLite && !isPostgresURL(fl.opts.DB) {
+		return errors.New("--compare-sqlite needs --db postgres://…")
+	}
 	if fl.opts.Endpoint == "" {
 		if fl.caCert != "" || fl.caKey != "" || fl.tlsCA != "" || fl.opts.ServerPID != 0 ||
 			fl.opts.TrustAnchorARN != "" || fl.opts.ProfileARN != "" || fl.opts.RoleARN != "" {
@@ -120,6 +143,9 @@ func runBench(cmd *cobra.Command, env *Env, fl *benchFlags) error {
 	}
 	if !fl.jsonOut {
 		fl.opts.Progress = env.Stderr
+	}
+	if fl.compareSQLite {
+		return runBenchCompare(cmd, env, fl)
 	}
 	res, err := bench.Run(cmd.Context(), fl.opts)
 	if err != nil {
@@ -135,6 +161,35 @@ func runBench(cmd *cobra.Command, env *Env, fl *benchFlags) error {
 		printBench(env.Stdout, res)
 	}
 	if !res.Pass {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// runBenchCompare is --compare-sqlite.
+func runBenchCompare(cmd *cobra.Command, env *Env, fl *benchFlags) error {
+	c, err := bench.CompareDatabases(cmd.Context(), fl.opts, fl.opts.DB, fl.rounds)
+	if err != nil {
+		return err
+	}
+	if fl.jsonOut {
+		b, err := json.MarshalIndent(c, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+	} else {
+		for i := range c.SQLite {
+			fmt.Fprintf(env.Stdout, "--- round %d, SQLite\n", i+1)
+			printBench(env.Stdout, c.SQLite[i])
+			fmt.Fprintf(env.Stdout, "--- round %d, PostgreSQL (%s)\n", i+1, c.Postgres[i].Database)
+			printBench(env.Stdout, c.Postgres[i])
+		}
+		fmt.Fprintf(env.Stdout, "---\nCreateSession throughput, best of %d: SQLite %.0f sessions/s, PostgreSQL %.0f sessions/s\n",
+			c.Rounds, c.SQLiteSessionsPerSec, c.PostgresSessionsPerSec)
+		fmt.Fprintf(env.Stdout, "PostgreSQL / SQLite: %.3f  (target ≥ %.2f)  %s\n", c.Ratio, c.TargetRatio, passFail(c.Pass))
+	}
+	if !c.Pass {
 		return &ExitError{Code: 1}
 	}
 	return nil
