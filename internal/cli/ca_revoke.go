@@ -88,12 +88,15 @@ aws rolesanywhere import-crl or roam's CRL API.`,
 			if err != nil {
 				return err
 			}
-			revoked, err := dir.Revoked(ctx)
+			// Take the CRL number (and with it the directory lock) before
+			// reading the revocations, so no revoke can land between the
+			// two; sign before the counter moves so a failure leaves no gap.
+			num, err := dir.PeekCRLNumber(ctx)
 			if err != nil {
 				return err
 			}
-			// Sign before the counter moves so a failure leaves no gap.
-			num, err := dir.PeekCRLNumber(ctx)
+			defer dir.ReleaseCRLNumber()
+			revoked, err := dir.Revoked(ctx)
 			if err != nil {
 				return err
 			}

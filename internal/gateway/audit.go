@@ -9,7 +9,6 @@ import (
 
 	"github.com/roam-project/roam/internal/audit"
 	"github.com/roam-project/roam/internal/store"
-	"github.com/roam-project/roam/internal/store/sqlite"
 )
 
 // AuditConfig sends every decision to the audit log, besides the slog line
@@ -26,7 +25,7 @@ type AuditConfig struct {
 // writes through.
 type gatewayAudit struct {
 	rec *audit.Recorder
-	st  *sqlite.Store
+	st  store.Store
 }
 
 // openAudit builds the recorder cfg.Audit asks for, or returns nil.
@@ -41,10 +40,10 @@ func openAudit(ctx context.Context, cfg *Config, g *Gateway) (*gatewayAudit, err
 		if cfg.Store == nil {
 			return nil, fmt.Errorf("audit: store: true needs the store section")
 		}
-		if _, err := os.Stat(cfg.Store.DB); err != nil {
+		if err := checkStoreDB(cfg.Store); err != nil {
 			return nil, fmt.Errorf("audit: store: %w", err)
 		}
-		st, err := sqlite.Open(ctx, cfg.Store.DB)
+		st, err := openStore(ctx, cfg.Store)
 		if err != nil {
 			return nil, fmt.Errorf("audit: %w", err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"github.com/roam-project/roam/internal/store"
+	"github.com/roam-project/roam/internal/store/storeopen"
 	"github.com/roam-project/roam/policy"
 )
 
@@ -88,7 +89,8 @@ type MetricsConfig struct {
 
 // StoreConfig locates the roam server's store.
 type StoreConfig struct {
-	// DB is the server's SQLite database file.
+	// DB is the server's store, as the server's --db names it: its SQLite
+	// database file, or a postgres:// (postgresql://) URL.
 	DB string `yaml:"db"`
 	// MasterKeyFile is the server's master key (read, never created).
 	MasterKeyFile string `yaml:"masterKeyFile"`
@@ -126,13 +128,21 @@ type Backend struct {
 	CAFile string `yaml:"caFile"`
 }
 
-// BackendCredentials are the gateway's own static keys for the backend: a
-// file with two lines (access key id, secret) or `aws_access_key_id =`
-// style lines, or the names of environment variables.
+// BackendCredentials are the gateway's own credentials for the backend:
+// static keys in a file with two lines (access key id, secret) or
+// `aws_access_key_id =` style lines, or in environment variables named
+// here; or, with Chain "default", whatever the AWS SDK's default
+// credential chain finds (optionally for Profile), refreshed as it
+// expires.
 type BackendCredentials struct {
 	File           string `yaml:"file"`
 	AccessKeyIDEnv string `yaml:"accessKeyIdEnv"`
 	SecretEnv      string `yaml:"secretAccessKeyEnv"`
+	// Chain "default" selects the AWS SDK default credential chain.
+	Chain string `yaml:"chain"`
+	// Profile is the shared config profile the chain uses (default:
+	// AWS_PROFILE, else "default"); only with Chain.
+	Profile string `yaml:"profile"`
 }
 
 // APIRoute maps a request pattern to an IAM action and resource.
@@ -242,7 +252,10 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		if cfg.Store.DB == "" || cfg.Store.MasterKeyFile == "" {
 			bad("store: db and masterKeyFile are required")
 		}
-		cfg.Store.DB, cfg.Store.MasterKeyFile = abs(cfg.Store.DB), abs(cfg.Store.MasterKeyFile)
+		if !storeopen.IsPostgres(cfg.Store.DB) {
+			cfg.Store.DB = abs(cfg.Store.DB)
+		}
+		cfg.Store.MasterKeyFile = abs(cfg.Store.MasterKeyFile)
 		if cfg.Store.PollInterval <= 0 {
 			cfg.Store.PollInterval = Duration(time.Second)
 		}
@@ -320,8 +333,18 @@ func ParseConfig(data []byte, dir string) (*Config, error) {
 		}
 		if c := r.Backend.Credentials; c != nil {
 			c.File = abs(c.File)
-			if c.File == "" && (c.AccessKeyIDEnv == "" || c.SecretEnv == "") {
-				bad("%s: backend.credentials needs file, or accessKeyIdEnv and secretAccessKeyEnv", at)
+			switch {
+			case c.Chain != "":
+				if c.Chain != ChainDefault {
+					bad("%s: backend.credentials.chain %q: the only chain is %q (the AWS SDK default credential chain)", at, c.Chain, ChainDefault)
+				}
+				if c.File != "" || c.AccessKeyIDEnv != "" || c.SecretEnv != "" {
+					bad("%s: backend.credentials: chain takes no file, accessKeyIdEnv or secretAccessKeyEnv", at)
+				}
+			case c.Profile != "":
+				bad("%s: backend.credentials.profile is only used with chain: %s", at, ChainDefault)
+			case c.File == "" && (c.AccessKeyIDEnv == "" || c.SecretEnv == ""):
+				bad("%s: backend.credentials needs file, or accessKeyIdEnv and secretAccessKeyEnv, or chain: %s", at, ChainDefault)
 			}
 		}
 		if r.Backend.S3 {

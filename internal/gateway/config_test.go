@@ -79,7 +79,7 @@ routes:
 				`route "api" (routes[1]): backend.credentials is required for an S3 backend (requests are re-signed)`,
 				`route "api" (routes[1]): policy is only used with mtls-policy authorization`,
 				`route "s3": unknown clientAuth.mode "sometimes"`,
-				`route "s3": backend.credentials needs file, or accessKeyIdEnv and secretAccessKeyEnv`,
+				`route "s3": backend.credentials needs file, or accessKeyIdEnv and secretAccessKeyEnv, or chain: default`,
 				`route "s3": an S3 backend uses the built-in S3 mapping; api is not allowed`,
 				`route "s3": sigv4 authorization needs the top-level store section`,
 				`route "s3": attributeMappings: unknown specifier "Bad Spec" for x509Subject`,
@@ -226,5 +226,34 @@ routes:
 	_, err = LoadConfig(cfgPath)
 	if err == nil || !strings.Contains(err.Error(), `route "route0": policy: open `) {
 		t.Errorf("missing policy file: %v", err)
+	}
+}
+
+// TestParseConfigBackendChain: credentials: {chain: default} (with an
+// optional profile) is a source of its own; anything else is reported.
+func TestParseConfigBackendChain(t *testing.T) {
+	route := func(creds string) string {
+		return `routes:
+  - {name: s3, listen: "127.0.0.1:0", tls: {cert: c.pem, key: c.key}, clientAuth: {mode: none}, authorization: sigv4,
+     backend: {url: "http://127.0.0.1:1", s3: true, credentials: ` + creds + `}}
+store: {db: roam.db, masterKeyFile: m.key}
+`
+	}
+	for _, ok := range []string{`{chain: default}`, `{chain: default, profile: backend}`} {
+		if _, err := ParseConfig([]byte(route(ok)), ""); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for creds, want := range map[string]string{
+		`{chain: sdk}`:                        `route "s3": backend.credentials.chain "sdk": the only chain is "default"`,
+		`{chain: default, file: k}`:           `route "s3": backend.credentials: chain takes no file, accessKeyIdEnv or secretAccessKeyEnv`,
+		`{chain: default, accessKeyIdEnv: K}`: `route "s3": backend.credentials: chain takes no file`,
+		`{file: k, profile: p}`:               `route "s3": backend.credentials.profile is only used with chain: default`,
+		`{}`:                                  `route "s3": backend.credentials needs file, or accessKeyIdEnv and secretAccessKeyEnv, or chain: default`,
+	} {
+		_, err := ParseConfig([]byte(route(creds)), "")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", creds, err, want)
+		}
 	}
 }

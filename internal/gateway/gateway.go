@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/roam-project/roam/pki"
-	"github.com/roam-project/roam/sigv4"
 )
 
 // Options are the parts of a Gateway that are not configuration.
@@ -62,7 +61,7 @@ type routeServer struct {
 	ln       net.Listener
 	srv      *http.Server
 	proxy    *httputil.ReverseProxy
-	backend  *sigv4.Credentials // S3 re-signing credentials
+	backend  backendCredentials // S3 re-signing credentials, nil if none
 	lastErrs map[string]string  // reload errors already logged, by item
 }
 
@@ -87,11 +86,11 @@ func New(ctx context.Context, cfg *Config, opts Options) (g *Gateway, err error)
 	if g.metrics, err = newMetrics(g.reg); err != nil {
 		return nil, err
 	}
-	defer func() {
+	defer func(g *Gateway) { // g: the result is nil by the time this runs
 		if err != nil {
 			g.Close()
 		}
-	}()
+	}(g)
 	for _, r := range cfg.Routes {
 		if r.Authorization == AuthSigV4 && g.store == nil {
 			if g.store, err = openStoreSource(ctx, cfg.Store, g.log); err != nil {
@@ -137,11 +136,11 @@ func (g *Gateway) newRoute(rc *Route, getenv func(string) string) (*routeServer,
 		}
 	}
 	if rc.Backend.Credentials != nil {
-		c, err := loadBackendCredentials(rc.Backend.Credentials, getenv)
+		c, err := newBackendCredentials(context.Background(), rc.Backend.Credentials, rc.Backend.Region, getenv)
 		if err != nil {
 			return nil, err
 		}
-		rs.backend = &c
+		rs.backend = c
 	}
 	tr, err := backendTransport(rc.Backend)
 	if err != nil {

@@ -419,7 +419,11 @@ func (rs *routeServer) rewrite(pr *httputil.ProxyRequest) {
 		if ph == "" {
 			ph = sigv4.UnsignedPayload
 		}
-		if err := sigv4.SignHMAC(pr.Out, ph, *rs.backend, "s3", rs.cfg.Backend.Region, rs.g.now()); err != nil {
+		creds, err := rs.backend.Retrieve(pr.In.Context())
+		if err == nil {
+			err = sigv4.SignHMAC(pr.Out, ph, creds, "s3", rs.cfg.Backend.Region, rs.g.now())
+		}
+		if err != nil {
 			rs.g.log.Error("re-signing for the backend failed", "route", rs.cfg.Name, "err", err)
 		}
 	}

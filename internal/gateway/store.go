@@ -11,7 +11,7 @@ import (
 
 	"github.com/roam-project/roam/internal/iam"
 	"github.com/roam-project/roam/internal/store"
-	"github.com/roam-project/roam/internal/store/sqlite"
+	"github.com/roam-project/roam/internal/store/storeopen"
 	"github.com/roam-project/roam/internal/sts"
 	"github.com/roam-project/roam/sigv4"
 )
@@ -21,7 +21,7 @@ import (
 // policies (to compile effective permissions). It polls the config version
 // and reloads on change; it never writes to the store.
 type storeSource struct {
-	st     *sqlite.Store
+	st     store.Store
 	kr     *sts.Keyring
 	tokens *sts.TokenCache
 	keys   *sigv4.KeyCache
@@ -46,19 +46,39 @@ func (k readOnlyKeys) ListKeys(ctx context.Context) ([]store.KeyRecord, error) {
 func (readOnlyKeys) PutKey(context.Context, store.KeyRecord) error { return nil }
 func (readOnlyKeys) DeleteKey(context.Context, string) error       { return nil }
 
+// checkStoreDB fails unless cfg.DB names an existing SQLite file or a
+// PostgreSQL URL: the gateway never creates the server's database.
+func checkStoreDB(cfg *StoreConfig) error {
+	if storeopen.IsPostgres(cfg.DB) {
+		return nil
+	}
+	if _, err := os.Stat(cfg.DB); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	return nil
+}
+
+// openStore opens the roam server's store the way the server does: the
+// SQLite file cfg.DB, or the PostgreSQL database a postgres:// or
+// postgresql:// URL names (so a gateway can follow a replicated server).
+// Call checkStoreDB first.
+func openStore(ctx context.Context, cfg *StoreConfig) (store.Store, error) {
+	return storeopen.Open(ctx, cfg.DB)
+}
+
 func openStoreSource(ctx context.Context, cfg *StoreConfig, log *slog.Logger) (*storeSource, error) {
 	// The master key must exist: the gateway never creates one.
 	if _, err := os.Stat(cfg.MasterKeyFile); err != nil {
 		return nil, fmt.Errorf("store: master key: %w", err)
 	}
-	if _, err := os.Stat(cfg.DB); err != nil {
-		return nil, fmt.Errorf("store: database: %w", err)
+	if err := checkStoreDB(cfg); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	master, err := sts.LoadOrCreateMasterKey(cfg.MasterKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.DB)
+	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

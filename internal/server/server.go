@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,8 +21,7 @@ import (
 	"github.com/roam-project/roam/internal/bootstrap"
 	"github.com/roam-project/roam/internal/metrics"
 	"github.com/roam-project/roam/internal/store"
-	"github.com/roam-project/roam/internal/store/postgres"
-	"github.com/roam-project/roam/internal/store/sqlite"
+	"github.com/roam-project/roam/internal/store/storeopen"
 	"github.com/roam-project/roam/internal/sts"
 	"github.com/roam-project/roam/policy"
 )
@@ -430,10 +428,8 @@ func CheckPolicy(kind, name, document string) error {
 }
 
 // openStore opens the store dsn names: PostgreSQL for a postgres:// or
-// postgresql:// URL, otherwise the SQLite database file at that path.
+// postgresql:// URL, otherwise the SQLite database file at that path (the
+// gateway opens its store the same way).
 func openStore(ctx context.Context, dsn string) (store.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return postgres.Open(ctx, dsn)
-	}
-	return sqlite.Open(ctx, dsn)
+	return storeopen.Open(ctx, dsn)
 }

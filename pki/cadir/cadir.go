@@ -12,9 +12,11 @@
 //	index.json         every issued certificate with its status
 //	crlnumber          the number of the last CRL issued (decimal)
 //	certs/SERIAL.pem   a copy of every issued certificate (serial in hex)
+//	lock               the advisory lock every change holds (0600, empty)
 //
-// Every file is replaced atomically. The directory assumes one writer at a
-// time.
+// Every file is replaced atomically, and every change (Init, Record, Revoke,
+// publishing a CRL number) holds an exclusive lock on the lock file, so any
+// number of writers, in one process or several, may share a directory.
 package cadir
 
 import (
@@ -27,6 +29,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/roam-project/roam/pki"
@@ -57,6 +60,14 @@ type Config struct {
 type Dir struct {
 	Path   string
 	Config Config
+
+	// mu serializes this Dir's changes within the process (the
+	// directory lock serializes them across Dirs and processes) and
+	// guards crlLock.
+	mu sync.Mutex
+	// crlLock is the directory lock held from PeekCRLNumber until
+	// CommitCRLNumber or ReleaseCRLNumber.
+	crlLock *dirLock
 }
 
 // ErrNotCA is returned by Open when the path is not a CA directory.
@@ -220,6 +231,19 @@ func Init(ctx context.Context, path string, opts InitOptions) (*InitResult, erro
 
 	if err := os.MkdirAll(filepath.Join(path, CertsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create CA directory: %w", err)
+	}
+	unlock, err := d.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !opts.Force {
+		// Again, under the lock: another init may have won meanwhile.
+		for _, p := range InitFiles(path) {
+			if _, err := os.Lstat(p); err == nil {
+				return nil, fmt.Errorf("CA already exists: %s: %w", p, ErrExists)
+			}
+		}
 	}
 	if opts.Force && !opts.Intermediate {
 		// A replaced CA must not leave a stale intermediate behind.

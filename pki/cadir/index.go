@@ -87,6 +87,13 @@ func (d *Dir) writeIndex(idx *Index) error {
 // Record adds cert, issued under profile, to the index and stores a copy
 // in certs/.
 func (d *Dir) Record(ctx context.Context, cert *x509.Certificate, profile pki.Profile) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	unlock, err := d.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	idx, err := d.readIndex(ctx)
 	if err != nil {
 		return err
@@ -123,6 +130,13 @@ var ErrUnknownSerial = errors.New("no certificate with that serial was issued by
 // Revoke marks the certificate with serial as revoked at now for reason.
 // Revoking an already revoked certificate is an error.
 func (d *Dir) Revoke(ctx context.Context, serial *big.Int, reason pki.RevocationReason, now time.Time) (Record, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	unlock, err := d.lock(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	defer unlock()
 	idx, err := d.readIndex(ctx)
 	if err != nil {
 		return Record{}, err
@@ -172,26 +186,83 @@ func (d *Dir) Revoked(ctx context.Context) ([]pki.RevokedCert, error) {
 }
 
 // PeekCRLNumber returns the number the next CRL must carry (one more than
-// the last one published) without changing the counter.
+// the last one published) without changing the counter. It takes the
+// directory lock and keeps it until CommitCRLNumber or ReleaseCRLNumber
+// (or the end of the process), so that concurrent publishers get distinct
+// numbers and a failure between peek and commit leaves no gap; d's other
+// changes meanwhile use the lock d holds, and peeking again returns the
+// same number.
 func (d *Dir) PeekCRLNumber(ctx context.Context) (*big.Int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(d.file(CRLNumberFile))
-	if err != nil {
-		return nil, fmt.Errorf("read CRL number: %w", err)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.crlLock == nil {
+		l, err := lockDir(ctx, d.Path)
+		if err != nil {
+			return nil, err
+		}
+		d.crlLock = l
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 62)
+	n, err := d.readCRLNumber()
 	if err != nil {
-		return nil, fmt.Errorf("%s is corrupted: %w", CRLNumberFile, err)
+		d.releaseCRLLocked()
+		return nil, err
 	}
 	return new(big.Int).SetUint64(n + 1), nil
 }
 
-// CommitCRLNumber records n as the number of the last CRL published.
+// CommitCRLNumber records n as the number of the last CRL published and
+// releases the lock PeekCRLNumber took. n must be above the number
+// recorded: CRL numbers only increase.
 func (d *Dir) CommitCRLNumber(ctx context.Context, n *big.Int) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer d.releaseCRLLocked()
+	unlock, err := d.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	last, err := d.readCRLNumber()
+	if err != nil {
+		return err
+	}
+	if n.Sign() <= 0 || n.Cmp(new(big.Int).SetUint64(last)) <= 0 {
+		return fmt.Errorf("CRL number %s is not above the last one published (%d)", n, last)
+	}
 	return WriteFile(d.file(CRLNumberFile), []byte(n.String()+"\n"), 0o644, true)
+}
+
+// ReleaseCRLNumber gives up the number PeekCRLNumber returned, releasing
+// the directory lock without changing the counter. It does nothing if d
+// holds no number.
+func (d *Dir) ReleaseCRLNumber() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.releaseCRLLocked()
+}
+
+func (d *Dir) releaseCRLLocked() {
+	if d.crlLock != nil {
+		d.crlLock.unlock()
+		d.crlLock = nil
+	}
+}
+
+// readCRLNumber returns the number of the last CRL published.
+func (d *Dir) readCRLNumber() (uint64, error) {
+	data, err := os.ReadFile(d.file(CRLNumberFile))
+	if err != nil {
+		return 0, fmt.Errorf("read CRL number: %w", err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 62)
+	if err != nil {
+		return 0, fmt.Errorf("%s is corrupted: %w", CRLNumberFile, err)
+	}
+	return n, nil
 }
