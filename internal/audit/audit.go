@@ -318,11 +318,16 @@ func (d *Detail) isZero() bool {
 		d.Method == "" && d.Path == "" && d.Status == 0 && len(d.Resources) == 0
 }
 
-// NewID returns a random (version 4) UUID.
+// NewID returns a time-ordered (version 7) UUID: 48 bits of Unix
+// milliseconds, then random bits. Events recorded later sort later, so the
+// store appends to the end of its id index instead of inserting at random
+// places (measurably cheaper per event on the CreateSession path).
 func NewID() string {
 	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
+	rand.Read(b[6:])
+	ms := uint64(time.Now().UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])

@@ -25,18 +25,21 @@ func (s *Store) AppendAudit(ctx context.Context, events []store.AuditEvent) erro
 		}
 	}
 	err := s.write(ctx, false, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO audit_events (`+auditCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		for i := range events {
-			e := &events[i]
-			if _, err := ins.ExecContext(ctx, e.ID, ts(e.Time), e.RequestID, e.SourceIP, e.Principal, e.Action,
-				e.Resource, e.Outcome, e.ErrorCode, e.Reason, e.Before, e.After, e.Details); err != nil {
-				return fmt.Errorf("event %s: %w", e.ID, err)
+		// Many rows per statement: the per-statement cost of binding and
+		// stepping dominates a one-row insert.
+		for len(events) > 0 {
+			n := min(len(events), auditRowsPerInsert)
+			q := auditInsert(n)
+			args := make([]any, 0, n*13)
+			for i := range events[:n] {
+				e := &events[i]
+				args = append(args, e.ID, ts(e.Time), e.RequestID, e.SourceIP, e.Principal, e.Action,
+					e.Resource, e.Outcome, e.ErrorCode, e.Reason, e.Before, e.After, e.Details)
 			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("events %s…: %w", events[0].ID, err)
+			}
+			events = events[n:]
 		}
 		return nil
 	})
@@ -101,4 +104,22 @@ func (s *Store) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.Audi
 		next = store.AuditToken(&out[n-1])
 	}
 	return out, next, nil
+}
+
+// auditRowsPerInsert bounds the rows of one INSERT (13 parameters each,
+// well under SQLite's 32766-parameter limit).
+const auditRowsPerInsert = 200
+
+// auditInsert returns the INSERT statement for n events.
+func auditInsert(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit_events (` + auditCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT (id) DO NOTHING")
+	return b.String()
 }
