@@ -1,6 +1,8 @@
 package sigv4
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
 )
@@ -46,18 +48,33 @@ func (s Scope) String() string {
 	return s.Date + "/" + s.Region + "/" + s.Service + "/" + t
 }
 
+// appendScope appends s.String() to dst.
+func appendScope(dst []byte, s Scope) []byte {
+	t := s.Terminator
+	if t == "" {
+		t = Terminator
+	}
+	dst = append(dst, s.Date...)
+	dst = append(dst, '/')
+	dst = append(dst, s.Region...)
+	dst = append(dst, '/')
+	dst = append(dst, s.Service...)
+	dst = append(dst, '/')
+	return append(dst, t...)
+}
+
 // ParseScope parses date/region/service/terminator. It checks the shape
 // only (four non-empty elements, an eight-digit date); checking the values
 // against the request is up to the verifier.
 func ParseScope(s string) (Scope, error) {
 	var sc Scope
 	var ok bool
-	sc.Date, s, ok = strings.Cut(s, "/")
+	sc.Date, s, ok = cutByte(s, '/')
 	if ok {
-		sc.Region, s, ok = strings.Cut(s, "/")
+		sc.Region, s, ok = cutByte(s, '/')
 	}
 	if ok {
-		sc.Service, sc.Terminator, ok = strings.Cut(s, "/")
+		sc.Service, sc.Terminator, ok = cutByte(s, '/')
 	}
 	if !ok || sc.Region == "" || sc.Service == "" || sc.Terminator == "" ||
 		strings.Contains(sc.Terminator, "/") || !isDate(sc.Date) {
@@ -96,7 +113,7 @@ func (c Credential) String() string { return c.ID + "/" + c.Scope.String() }
 
 // ParseCredential parses id/date/region/service/terminator.
 func ParseCredential(s string) (Credential, error) {
-	id, rest, ok := strings.Cut(s, "/")
+	id, rest, ok := cutByte(s, '/')
 	if !ok || id == "" {
 		return Credential{}, errMalformedCredential()
 	}
@@ -124,12 +141,33 @@ type Authorization struct {
 // elements, the signed headers must be lower case, sorted and unique, and
 // the signature must be hex.
 func ParseAuthorization(v string) (*Authorization, error) {
+	f, err := splitAuthorization(v)
+	if err != nil {
+		return nil, err
+	}
+	a := &Authorization{Algorithm: f.alg}
+	if _, err := f.parse(&a.Credential, &a.SignedHeaders, &a.Signature, nil); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// authFields are the raw components of an Authorization header or of the
+// presigned query parameters, before they are checked.
+type authFields struct {
+	alg               Algorithm
+	cred, signed, sig string
+}
+
+// splitAuthorization splits an Authorization header value into its
+// components (see ParseAuthorization) without checking their content.
+func splitAuthorization(v string) (authFields, error) {
 	alg, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
 	if alg == "" || !strings.HasPrefix(alg, "AWS4-") {
-		return nil, newError(CodeIncompleteSignature, ErrUnsupportedAlg,
+		return authFields{}, newError(CodeIncompleteSignature, ErrUnsupportedAlg,
 			"Unsupported AWS 'algorithm': '"+truncate(alg)+"'.")
 	}
-	var cred, signed, sig string
+	f := authFields{alg: Algorithm(alg)}
 	var haveCred, haveSigned, haveSig bool
 	for rest != "" {
 		var part string
@@ -143,14 +181,14 @@ func ParseAuthorization(v string) (*Authorization, error) {
 		var seen *bool
 		switch k {
 		case "Credential":
-			dst, seen = &cred, &haveCred
+			dst, seen = &f.cred, &haveCred
 		case "SignedHeaders":
-			dst, seen = &signed, &haveSigned
+			dst, seen = &f.signed, &haveSigned
 		case "Signature":
-			dst, seen = &sig, &haveSig
+			dst, seen = &f.sig, &haveSig
 		}
 		if !ok || dst == nil || *seen {
-			return nil, newError(CodeIncompleteSignature, ErrMalformed,
+			return authFields{}, newError(CodeIncompleteSignature, ErrMalformed,
 				"Authorization header format error: '"+truncate(part)+"' is not a valid key=value pair.")
 		}
 		*dst, *seen = val, true
@@ -166,53 +204,160 @@ func ParseAuthorization(v string) (*Authorization, error) {
 		missing += "Authorization header requires 'SignedHeaders' parameter. "
 	}
 	if missing != "" {
-		return nil, newError(CodeIncompleteSignature, ErrMalformed, strings.TrimSpace(missing))
+		return authFields{}, newError(CodeIncompleteSignature, ErrMalformed, strings.TrimSpace(missing))
 	}
-	return parseAuthParts(Algorithm(alg), cred, signed, sig)
+	return f, nil
 }
 
-func parseAuthParts(alg Algorithm, cred, signed, sig string) (*Authorization, error) {
-	c, err := ParseCredential(cred)
+// parse checks the credential, signed headers and signature of f, in that
+// order, and stores them; it reports which headers of interest are signed.
+// The signature is decoded into sigBuf, leaving *sig nil, when it is exactly
+// that long (an HMAC-SHA256 signature), so that the common case allocates
+// nothing; sigBuf may be nil.
+func (f *authFields) parse(cred *Credential, signed *string, sig *[]byte, sigBuf *[sha256.Size]byte) (signedFlags, error) {
+	c, err := ParseCredential(f.cred)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if err := checkSignedHeaders(signed); err != nil {
-		return nil, err
+	flags, ok := scanSignedHeaders(f.signed)
+	if !ok {
+		return 0, errBadSignedHeaders()
 	}
-	sigBytes, err := hex.DecodeString(sig)
-	if err != nil || len(sigBytes) == 0 {
-		return nil, newError(CodeIncompleteSignature, ErrMalformed, "The Signature is not a valid hex string.")
+	b, ok := decodeSignature(f.sig, sigBuf)
+	if !ok {
+		return 0, newError(CodeIncompleteSignature, ErrMalformed, "The Signature is not a valid hex string.")
 	}
-	return &Authorization{Algorithm: alg, Credential: c, SignedHeaders: signed, Signature: sigBytes}, nil
+	*cred, *signed, *sig = c, f.signed, b
+	return flags, nil
 }
 
-// checkSignedHeaders checks that s is a ';'-separated list of lower-case
-// header names, sorted and without duplicates.
-func checkSignedHeaders(s string) error {
-	bad := func() error {
-		return newError(CodeIncompleteSignature, ErrMalformed,
-			"SignedHeaders must be a sorted, ';'-separated list of unique lower-case header names.")
+// decodeSignature decodes the non-empty hex string s (either case). When buf
+// is not nil and s encodes exactly len(buf) bytes, they are decoded into buf
+// and the slice returned is nil.
+func decodeSignature(s string, buf *[sha256.Size]byte) ([]byte, bool) {
+	if buf == nil || len(s) != 2*len(buf) {
+		b, err := hex.DecodeString(s)
+		if err != nil || len(b) == 0 {
+			return nil, false
+		}
+		return b, true
 	}
-	if s == "" {
-		return bad()
+	// []byte(s) is only read: the compiler does not copy it.
+	if _, err := hex.Decode(buf[:], []byte(s)); err != nil {
+		return nil, false
 	}
+	return nil, true
+}
+
+// cutByte is strings.Cut with a one-byte separator. SigV4's scope elements
+// and header names are short, and a plain loop finds the separator sooner
+// than strings.Cut's call into IndexByte.
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func errBadSignedHeaders() *Error {
+	return newError(CodeIncompleteSignature, ErrMalformed,
+		"SignedHeaders must be a sorted, ';'-separated list of unique lower-case header names.")
+}
+
+// Bytes not allowed in a signed header name: controls, space, ':', upper
+// case and DEL (and every byte >= 0x80), as bit masks over 0-63 and 64-127.
+const (
+	badNameLo uint64 = 1<<(' '+1) - 1 | 1<<':'
+	badNameHi uint64 = (1<<('Z'-64+1)-1)&^(1<<('A'-64)-1) | 1<<(0x7f-64)
+)
+
+// headerNameByte reports whether c may appear in a signed header name.
+func headerNameByte(c byte) bool {
+	switch {
+	case c < 64:
+		return badNameLo>>c&1 == 0
+	case c < 128:
+		return badNameHi>>(c-64)&1 == 0
+	}
+	return false
+}
+
+// signedFlags records which headers of interest a SignedHeaders list names.
+type signedFlags uint8
+
+const (
+	signsHost  signedFlags = 1 << iota // host
+	signsToken                         // x-amz-security-token
+	signsDate                          // x-amz-date
+)
+
+// scanSignedHeaders reports whether s is a valid SignedHeaders list (a
+// ';'-separated list of lower-case header names, sorted and without
+// duplicates) and which headers of interest it names, in one pass.
+func scanSignedHeaders(s string) (signedFlags, bool) {
+	var flags signedFlags
 	prev := ""
-	for rest := s; rest != ""; {
-		var name string
-		var more bool
-		name, rest, more = strings.Cut(rest, ";")
-		if name == "" || more && rest == "" || prev != "" && name <= prev {
-			return bad()
+	for rest := s; ; {
+		end := strings.IndexByte(rest, ';')
+		if end < 0 {
+			end = len(rest)
 		}
-		for i := 0; i < len(name); i++ {
-			c := name[i]
-			if 'A' <= c && c <= 'Z' || c <= ' ' || c >= 0x7f || c == ':' {
-				return bad()
-			}
+		name := rest[:end]
+		if !headerName(name) {
+			return 0, false
 		}
-		prev = name
+		// Names are sorted: only equal first bytes need a full comparison.
+		if name == "" || prev != "" && (name[0] < prev[0] || name[0] == prev[0] && name <= prev) {
+			return 0, false
+		}
+		switch name {
+		case "host":
+			flags |= signsHost
+		case "x-amz-security-token":
+			flags |= signsToken
+		case "x-amz-date":
+			flags |= signsDate
+		}
+		if end == len(rest) {
+			return flags, true
+		}
+		prev, rest = name, rest[end+1:]
 	}
-	return nil
+}
+
+// headerName reports whether every byte of name may appear in a signed
+// header name (see headerNameByte), eight bytes at a time where it can.
+func headerName(name string) bool {
+	b := []byte(name) // only read: the compiler does not copy it
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if !headerNameWord(binary.LittleEndian.Uint64(b[i:])) {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if !headerNameByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// headerNameWord is headerNameByte for each of the eight bytes of w.
+func headerNameWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if w&highs != 0 {
+		return false
+	}
+	// Every byte is below 0x80, so adding 0x80-n to it sets its high bit
+	// exactly when it is >= n, without carrying into the next byte.
+	ge := func(n uint64) uint64 { return (w + (0x80-n)*ones) & highs }
+	upper := ge('A') &^ ge('Z'+1)
+	colon := w ^ ':'*ones // a zero byte where w has ':'
+	hasColon := (colon - ones) &^ colon & highs
+	return ge(' '+1)&^ge(0x7f)&^upper == highs && hasColon == 0
 }
 
 // hasSignedHeader reports whether the lower-case name is in the
@@ -220,7 +365,7 @@ func checkSignedHeaders(s string) error {
 func hasSignedHeader(list, name string) bool {
 	for rest := list; rest != ""; {
 		var h string
-		h, rest, _ = strings.Cut(rest, ";")
+		h, rest, _ = cutByte(rest, ';')
 		if h == name {
 			return true
 		}
@@ -232,12 +377,30 @@ func hasSignedHeader(list, name string) bool {
 func hasSignedHeaderFold(list, name string) bool {
 	for rest := list; rest != ""; {
 		var h string
-		h, rest, _ = strings.Cut(rest, ";")
-		if strings.EqualFold(h, name) {
+		h, rest, _ = cutByte(rest, ';')
+		if len(h) == len(name) && strings.EqualFold(h, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasPrefixFold reports whether s starts with the lower-case ASCII prefix,
+// ignoring ASCII case in s.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // truncate shortens client-supplied text echoed in messages.

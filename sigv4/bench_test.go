@@ -79,7 +79,7 @@ func BenchmarkX509(b *testing.B) {
 					b.Fatal(err)
 				}
 				sum := sha256.Sum256(cr)
-				_ = appendStringToSign(cr[:0], string(a.Algorithm), r.Header.Get(HeaderDate), a.Credential.Scope.String(), &sum)
+				_ = appendStringToSign(cr[:0], a.Algorithm, r.Header.Get(HeaderDate), a.Credential.Scope, &sum)
 			}
 		})
 	}

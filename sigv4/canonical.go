@@ -252,7 +252,9 @@ func appendHeaderValue(dst []byte, v string) []byte {
 // name in r, looking at the fields net/http moves out of r.Header.
 func headerValues(r *http.Request, name string) []string {
 	var vals []string
-	if len(name) <= 64 {
+	if k := knownKey(name); k != "" {
+		vals = r.Header[k]
+	} else if len(name) <= 64 {
 		var kb [64]byte
 		k := canonicalKey(kb[:0], name)
 		vals = r.Header[string(k)] // no allocation for the lookup
@@ -281,6 +283,30 @@ func headerValues(r *http.Request, name string) []string {
 		}
 	}
 	return nil
+}
+
+// knownKey returns the MIME canonical form of the lower-case header name
+// for the headers the AWS SDKs usually sign, and "" for others.
+func knownKey(name string) string {
+	switch name {
+	case "content-type":
+		return "Content-Type"
+	case "x-amz-date":
+		return HeaderDate
+	case "x-amz-security-token":
+		return HeaderSecurityToken
+	case "x-amz-content-sha256":
+		return HeaderContentSHA256
+	case "amz-sdk-invocation-id":
+		return "Amz-Sdk-Invocation-Id"
+	case "amz-sdk-request":
+		return "Amz-Sdk-Request"
+	case "x-amz-user-agent":
+		return "X-Amz-User-Agent"
+	case "content-md5":
+		return "Content-Md5"
+	}
+	return ""
 }
 
 // canonicalKey appends the MIME canonical form of the lower-case header
@@ -317,7 +343,7 @@ func hostOf(r *http.Request) string {
 func appendCanonicalHeaders(dst []byte, r *http.Request, signedHeaders string) []byte {
 	for rest := signedHeaders; rest != ""; {
 		var name string
-		name, rest, _ = strings.Cut(rest, ";")
+		name, rest, _ = cutByte(rest, ';')
 		dst = append(dst, name...)
 		dst = append(dst, ':')
 		if name == "host" {
@@ -340,18 +366,29 @@ func appendCanonicalHeaders(dst []byte, r *http.Request, signedHeaders string) [
 // come from the headers.
 type canonicalRequest struct {
 	method        string
-	uri           string // canonical URI, already encoded
+	uri           string // canonical URI, already encoded; "" builds it from path
+	path          string // escaped path (see CanonicalURI), used when uri is ""
+	s3            bool   // S3 rules for path
 	rawQuery      string // as sent
 	queryExclude  string
 	signedHeaders string
 	payloadHash   string
+	// payloadSum, when hashed is set, is the payload's SHA-256, written in
+	// hex in place of payloadHash. (It is held by value: a pointer would
+	// make its referent escape.)
+	payloadSum [sha256.Size]byte
+	hashed     bool
 }
 
 // appendCanonicalRequest appends the canonical request for r to dst.
 func (c *canonicalRequest) append(dst []byte, r *http.Request) ([]byte, error) {
 	dst = append(dst, c.method...)
 	dst = append(dst, '\n')
-	dst = append(dst, c.uri...)
+	if c.uri != "" {
+		dst = append(dst, c.uri...)
+	} else {
+		dst = appendCanonicalURI(dst, c.path, c.s3)
+	}
 	dst = append(dst, '\n')
 	dst, err := appendCanonicalQuery(dst, c.rawQuery, c.queryExclude)
 	if err != nil {
@@ -360,6 +397,9 @@ func (c *canonicalRequest) append(dst []byte, r *http.Request) ([]byte, error) {
 	dst = append(dst, '\n')
 	dst = appendCanonicalHeaders(dst, r, c.signedHeaders)
 	dst = append(dst, '\n')
+	if c.hashed {
+		return hex.AppendEncode(dst, c.payloadSum[:]), nil
+	}
 	return append(dst, c.payloadHash...), nil
 }
 
@@ -377,12 +417,12 @@ func sizeHint(r *http.Request) int {
 // appendStringToSign appends the SigV4 string to sign:
 // algorithm, request time, scope and hex SHA-256 of the canonical request,
 // separated by newlines.
-func appendStringToSign(dst []byte, alg, amzDate, scope string, crHash *[32]byte) []byte {
+func appendStringToSign(dst []byte, alg Algorithm, amzDate string, scope Scope, crHash *[32]byte) []byte {
 	dst = append(dst, alg...)
 	dst = append(dst, '\n')
 	dst = append(dst, amzDate...)
 	dst = append(dst, '\n')
-	dst = append(dst, scope...)
+	dst = appendScope(dst, scope)
 	dst = append(dst, '\n')
 	return hex.AppendEncode(dst, crHash[:])
 }
@@ -390,5 +430,5 @@ func appendStringToSign(dst []byte, alg, amzDate, scope string, crHash *[32]byte
 // StringToSign returns the SigV4 string to sign for a canonical request.
 func StringToSign(alg Algorithm, amzDate string, scope Scope, canonicalRequest string) string {
 	sum := sha256.Sum256([]byte(canonicalRequest))
-	return string(appendStringToSign(nil, string(alg), amzDate, scope.String(), &sum))
+	return string(appendStringToSign(nil, alg, amzDate, scope, &sum))
 }

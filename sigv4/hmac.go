@@ -63,6 +63,10 @@ type Parsed struct {
 	r       *http.Request
 	opts    *HMACOptions
 	amzDate string
+	signed  signedFlags
+	// sig holds Signature when it is 32 bytes long, as it is in any
+	// request that can verify, saving an allocation.
+	sig [sha256.Size]byte
 }
 
 // AccessKeyID returns the access key id of the credential.
@@ -74,67 +78,114 @@ func (p *Parsed) AccessKeyID() string { return p.Credential.ID }
 // X-Amz-Expires, that host and every x-amz-* header but
 // X-Amz-Security-Token are signed, and that only one mechanism is used.
 func ParseRequest(r *http.Request, now time.Time, opts *HMACOptions) (*Parsed, error) {
-	if opts == nil || opts.Service == "" {
-		return nil, fmt.Errorf("sigv4: ParseRequest: HMACOptions.Service is required")
-	}
-	authz := headerGet(r.Header, HeaderAuthorization)
-	q, err := parsePresignQuery(r.URL.RawQuery)
-	if err != nil {
+	p := new(Parsed)
+	if err := p.parseRequest(r, now, opts); err != nil {
 		return nil, err
 	}
-	var p *Parsed
-	switch {
-	case authz != "" && q.present:
-		return nil, newError(CodeInvalidArgument, ErrAmbiguousAuth,
-			"Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
-	case authz != "":
-		p, err = parseHeaderAuth(r, authz)
-	case q.present:
-		p, err = q.parsed()
-	default:
-		return nil, newError(CodeMissingAuthenticationToken, ErrMissingAuth, msgMissingAuth)
-	}
-	if err != nil {
-		return nil, err
-	}
-	p.r, p.opts = r, opts
-	if err := p.check(now); err != nil {
-		return nil, err
+	if p.Signature == nil { // decoded into p.sig (see authFields.parse)
+		p.Signature = p.sig[:]
 	}
 	return p, nil
 }
 
-func parseHeaderAuth(r *http.Request, authz string) (*Parsed, error) {
-	a, err := ParseAuthorization(authz)
+// VerifyRequest authenticates r, whose body has been read into body: it is
+// ParseRequest, then Verify with the secret that secret returns for the
+// request's access key id and session token (X-Amz-Security-Token, "" if
+// none). An error from secret is returned as is. On success it returns the
+// request's credential (access key id and scope).
+//
+// Unlike ParseRequest it allocates nothing itself: for callers that need no
+// more of the Parsed than the credential.
+func VerifyRequest(r *http.Request, body []byte, now time.Time, opts *HMACOptions, secret func(accessKeyID, securityToken string) ([]byte, error)) (Credential, error) {
+	// p stays on the stack as long as nothing stores its address or a
+	// slice of p.sig: Signature is left nil (see signature).
+	var p Parsed
+	if err := p.parseRequest(r, now, opts); err != nil {
+		return Credential{}, err
+	}
+	key, err := secret(p.Credential.ID, p.SecurityToken)
 	if err != nil {
-		return nil, err
+		return Credential{}, err
 	}
-	if a.Algorithm != HMACSHA256 {
-		return nil, newError(CodeIncompleteSignature, ErrUnsupportedAlg,
-			"Unsupported AWS 'algorithm': '"+truncate(string(a.Algorithm))+"'.")
+	if err := p.Verify(key, body); err != nil {
+		return Credential{}, err
 	}
-	p := &Parsed{Credential: a.Credential, SignedHeaders: a.SignedHeaders, Signature: a.Signature}
+	return p.Credential, nil
+}
+
+// parseRequest is ParseRequest into p, leaving Signature nil when it is
+// held in p.sig.
+func (p *Parsed) parseRequest(r *http.Request, now time.Time, opts *HMACOptions) error {
+	if opts == nil || opts.Service == "" {
+		return fmt.Errorf("sigv4: ParseRequest: HMACOptions.Service is required")
+	}
+	authz := headerGet(r.Header, HeaderAuthorization)
+	q, err := parsePresignQuery(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	switch {
+	case authz != "" && q.present:
+		return newError(CodeInvalidArgument, ErrAmbiguousAuth,
+			"Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+	case authz != "":
+		err = p.parseHeaderAuth(r, authz)
+	case q.present:
+		err = q.parsed(p)
+	default:
+		return newError(CodeMissingAuthenticationToken, ErrMissingAuth, msgMissingAuth)
+	}
+	if err != nil {
+		return err
+	}
+	p.r, p.opts = r, opts
+	return p.check(now)
+}
+
+// signature returns the signature sent: Signature, or p.sig while
+// Signature is nil.
+func (p *Parsed) signature() []byte {
+	if p.Signature != nil {
+		return p.Signature
+	}
+	return p.sig[:]
+}
+
+// parseHeaderAuth fills p from the Authorization header value authz of r,
+// as ParseAuthorization would parse it.
+func (p *Parsed) parseHeaderAuth(r *http.Request, authz string) error {
+	f, err := splitAuthorization(authz)
+	if err != nil {
+		return err
+	}
+	if p.signed, err = f.parse(&p.Credential, &p.SignedHeaders, &p.Signature, &p.sig); err != nil {
+		return err
+	}
+	if f.alg != HMACSHA256 {
+		return newError(CodeIncompleteSignature, ErrUnsupportedAlg,
+			"Unsupported AWS 'algorithm': '"+truncate(string(f.alg))+"'.")
+	}
 	if d := headerGet(r.Header, HeaderDate); d != "" {
 		if p.Time, err = parseAmzDate(d); err != nil {
-			return nil, err
+			return err
 		}
 		p.amzDate = d
 	} else if d := r.Header.Get("Date"); d != "" {
 		t, err := http.ParseTime(d)
 		if err != nil {
-			return nil, newError(CodeIncompleteSignature, ErrMalformed, "The Date header is not a valid HTTP date.")
+			return newError(CodeIncompleteSignature, ErrMalformed, "The Date header is not a valid HTTP date.")
 		}
 		p.Time, p.amzDate = t.UTC(), t.UTC().Format(TimeFormat)
 	} else {
-		return nil, newError(CodeIncompleteSignature, ErrMalformed,
+		return newError(CodeIncompleteSignature, ErrMalformed,
 			"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
 	if tok := headerGet(r.Header, HeaderSecurityToken); tok != "" {
 		p.SecurityToken = tok
-		p.TokenSigned = hasSignedHeader(p.SignedHeaders, "x-amz-security-token")
+		p.TokenSigned = p.signed&signsToken != 0
 	}
 	p.ContentSHA256 = headerGet(r.Header, HeaderContentSHA256)
-	return p, nil
+	return nil
 }
 
 // headerGet is h.Get(key) for a key already in canonical form, without
@@ -204,48 +255,42 @@ func parsePresignQuery(rawQuery string) (presignQuery, error) {
 	return q, nil
 }
 
-func (q *presignQuery) parsed() (*Parsed, error) {
+// parsed fills p from the presigned query parameters.
+func (q *presignQuery) parsed(p *Parsed) error {
 	for _, ok := range q.has[:6] {
 		if !ok {
-			return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed, presignMissing)
+			return newError(CodeAuthorizationQueryParametersError, ErrMalformed, presignMissing)
 		}
 	}
 	if q.alg != string(HMACSHA256) {
-		return nil, newError(CodeAuthorizationQueryParametersError, ErrUnsupportedAlg,
+		return newError(CodeAuthorizationQueryParametersError, ErrUnsupportedAlg,
 			`X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"`)
 	}
 	secs, err := strconv.ParseInt(q.expires, 10, 64)
 	switch {
 	case err != nil || secs < 0:
-		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+		return newError(CodeAuthorizationQueryParametersError, ErrMalformed,
 			"X-Amz-Expires must be non-negative")
 	case secs < 1:
-		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+		return newError(CodeAuthorizationQueryParametersError, ErrMalformed,
 			"X-Amz-Expires must be at least 1 second")
 	case secs > int64(MaxPresignExpires/time.Second):
-		return nil, newError(CodeAuthorizationQueryParametersError, ErrMalformed,
+		return newError(CodeAuthorizationQueryParametersError, ErrMalformed,
 			"X-Amz-Expires must be less than a week (in seconds) that is; 604800")
 	}
-	a, err := parseAuthParts(HMACSHA256, q.cred, q.signed, q.sig)
-	if err != nil {
-		return nil, err
+	p.Presigned = true
+	p.Expires = time.Duration(secs) * time.Second
+	p.SecurityToken, p.TokenSigned = q.token, q.has[6]
+	p.ContentSHA256 = q.ph
+	p.amzDate = q.date
+	f := authFields{alg: HMACSHA256, cred: q.cred, signed: q.signed, sig: q.sig}
+	if p.signed, err = f.parse(&p.Credential, &p.SignedHeaders, &p.Signature, &p.sig); err != nil {
+		return err
 	}
-	t, err := parseAmzDate(q.date)
-	if err != nil {
-		return nil, err
+	if p.Time, err = parseAmzDate(q.date); err != nil {
+		return err
 	}
-	return &Parsed{
-		Credential:    a.Credential,
-		SignedHeaders: a.SignedHeaders,
-		Signature:     a.Signature,
-		Time:          t,
-		Presigned:     true,
-		Expires:       time.Duration(secs) * time.Second,
-		SecurityToken: q.token,
-		TokenSigned:   q.has[6],
-		ContentSHA256: q.ph,
-		amzDate:       q.date,
-	}, nil
+	return nil
 }
 
 // check runs the checks that need no secret.
@@ -257,11 +302,14 @@ func (p *Parsed) check(now time.Time) error {
 	if err := checkDate(p.Credential.Scope, p.amzDate); err != nil {
 		return err
 	}
-	if !hasSignedHeader(p.SignedHeaders, "host") {
+	if p.signed&signsHost == 0 {
 		return errNotSigned("host")
 	}
 	for k := range p.r.Header {
-		if len(k) > 6 && strings.EqualFold(k[:6], "x-amz-") && !strings.EqualFold(k, HeaderSecurityToken) &&
+		if k == HeaderDate && p.signed&signsDate != 0 {
+			continue // the usual x-amz-* header, known to be signed
+		}
+		if len(k) > 6 && hasPrefixFold(k, "x-amz-") && !strings.EqualFold(k, HeaderSecurityToken) &&
 			!hasSignedHeaderFold(p.SignedHeaders, k) {
 			return newError(CodeIncompleteSignature, ErrHeaderNotSigned,
 				"There were headers present in the request which were not signed: "+truncate(strings.ToLower(k)))
@@ -283,33 +331,42 @@ func (p *Parsed) check(now time.Time) error {
 	return checkSkew(p.Time, now, o.MaxSkew)
 }
 
-// payloadHash returns the payload hash for the canonical request; body is
-// nil when the caller streams the body and trusts the declared hash.
-func (p *Parsed) payloadHash(body []byte, streaming bool) (string, error) {
+// payloadHash sets the payload hash of the canonical request c; body is
+// nil when the caller streams the body and trusts the declared hash. A hash
+// of body is kept as bytes (c.hashed), so that its hex form need not be
+// allocated.
+func (p *Parsed) payloadHash(c *canonicalRequest, body []byte, streaming bool) error {
 	d := p.ContentSHA256
 	if d == UnsignedPayload || strings.HasPrefix(d, StreamingPrefix) {
 		if !p.opts.S3 {
-			return "", newError(CodeInvalidRequest, ErrPayloadHash,
+			return newError(CodeInvalidRequest, ErrPayloadHash,
 				"The x-amz-content-sha256 value '"+truncate(d)+"' is only supported by Amazon S3.")
 		}
-		return d, nil
+		c.payloadHash = d
+		return nil
 	}
 	if p.Presigned && p.opts.S3 && d == "" {
-		return UnsignedPayload, nil
+		c.payloadHash = UnsignedPayload
+		return nil
 	}
 	if streaming {
 		if d == "" {
-			return "", newError(CodeInvalidRequest, ErrPayloadHash,
+			return newError(CodeInvalidRequest, ErrPayloadHash,
 				"Missing required header for this request: x-amz-content-sha256")
 		}
-		return d, nil
+		c.payloadHash = d
+		return nil
 	}
-	h := HashPayload(body)
-	if d != "" && d != h {
-		return "", newError(CodeXAmzContentSHA256Mismatch, ErrPayloadHash,
-			"The provided 'x-amz-content-sha256' header does not match what was computed.")
+	c.payloadSum, c.hashed = sha256.Sum256(body), true
+	if d != "" {
+		var h [2 * sha256.Size]byte
+		hex.Encode(h[:], c.payloadSum[:])
+		if d != string(h[:]) {
+			return newError(CodeXAmzContentSHA256Mismatch, ErrPayloadHash,
+				"The provided 'x-amz-content-sha256' header does not match what was computed.")
+		}
 	}
-	return h, nil
+	return nil
 }
 
 // Verify checks the signature with secret, the secret access key of
@@ -317,11 +374,11 @@ func (p *Parsed) payloadHash(body []byte, streaming bool) (string, error) {
 // X-Amz-Content-Sha256 must match body; with S3 options, UNSIGNED-PAYLOAD
 // and STREAMING-* markers are taken as declared and body is ignored.
 func (p *Parsed) Verify(secret []byte, body []byte) error {
-	ph, err := p.payloadHash(body, false)
-	if err != nil {
+	var c canonicalRequest
+	if err := p.payloadHash(&c, body, false); err != nil {
 		return err
 	}
-	return p.verify(secret, ph)
+	return p.verify(secret, &c)
 }
 
 // VerifyStreaming checks the signature against the declared
@@ -329,47 +386,42 @@ func (p *Parsed) Verify(secret []byte, body []byte) error {
 // ContentSHA256 is a hex hash the caller must check the body it streams
 // against it before acting on the request.
 func (p *Parsed) VerifyStreaming(secret []byte) error {
-	ph, err := p.payloadHash(nil, true)
-	if err != nil {
+	var c canonicalRequest
+	if err := p.payloadHash(&c, nil, true); err != nil {
 		return err
 	}
-	return p.verify(secret, ph)
+	return p.verify(secret, &c)
 }
 
-func (p *Parsed) verify(secret []byte, payloadHash string) error {
+// verify checks the signature, given c with its payload hash set.
+func (p *Parsed) verify(secret []byte, c *canonicalRequest) error {
 	r := p.r
 	exclude := ""
 	if p.Presigned {
 		exclude = QuerySignature
 	}
-	var stack [2048]byte // most canonical requests fit: no allocation
+	// Most canonical requests fit: no allocation (append moves a larger
+	// one to the heap).
+	var stack [2048]byte
 	buf := stack[:0]
-	if n := sizeHint(r); n > len(stack) {
-		buf = make([]byte, 0, n)
-	}
-	buf = appendCanonicalURI(buf, r.URL.EscapedPath(), p.opts.S3)
-	c := canonicalRequest{
-		method:        r.Method,
-		uri:           string(buf), // small; keeps canonicalRequest simple
-		rawQuery:      r.URL.RawQuery,
-		queryExclude:  exclude,
-		signedHeaders: p.SignedHeaders,
-		payloadHash:   payloadHash,
-	}
-	cr, err := c.append(buf[len(buf):], r)
+	c.method = r.Method
+	c.path, c.s3 = r.URL.EscapedPath(), p.opts.S3
+	c.rawQuery = r.URL.RawQuery
+	c.queryExclude = exclude
+	c.signedHeaders = p.SignedHeaders
+	cr, err := c.append(buf, r)
 	if err != nil {
 		return err
 	}
 	sum := sha256.Sum256(cr)
-	// The string to sign gets a buffer of its own: hash.Hash.Write makes
-	// its argument escape, and the canonical request's buffer should not.
-	sts := appendStringToSign(make([]byte, 0, 128), string(HMACSHA256), p.amzDate, p.Credential.Scope.String(), &sum)
-	m, done := p.opts.Keys.mac(p.Credential.ID, secret, p.Credential.Scope)
-	m.Write(sts)
-	var mac [32]byte
-	got := m.Sum(mac[:0])
-	done()
-	if !hmac.Equal(got, p.Signature) {
+	// The string to sign is built in the MAC's own buffer: hash.Hash.Write
+	// makes its argument escape, and the canonical request's buffer should
+	// not.
+	m := p.opts.Keys.mac(p.Credential.ID, secret, p.Credential.Scope)
+	m.buf = appendStringToSign(m.buf[:0], HMACSHA256, p.amzDate, p.Credential.Scope, &sum)
+	ok := hmac.Equal(m.sum(), p.signature())
+	m.release()
+	if !ok {
 		return newError(CodeSignatureDoesNotMatch, ErrSignature, msgSignatureDoesNotMatch)
 	}
 	return nil
@@ -478,7 +530,7 @@ func hmacSign(req *http.Request, exclude, signed, payloadHash, amzDate string, s
 		return "", fmt.Errorf("sigv4: canonical request: %w", err)
 	}
 	sum := sha256.Sum256(cr)
-	sts := appendStringToSign(nil, string(HMACSHA256), amzDate, scope.String(), &sum)
+	sts := appendStringToSign(nil, HMACSHA256, amzDate, scope, &sum)
 	key := DeriveSigningKey([]byte(secret), scope.Date, scope.Region, scope.Service)
 	m := hmac.New(sha256.New, key[:])
 	m.Write(sts)

@@ -43,10 +43,39 @@ type keyCacheKey struct{ id, date, region, service string }
 type keyCacheEntry struct {
 	secret []byte
 	key    [32]byte
-	// macs holds HMAC-SHA256 hashes keyed with key, so that verifying a
+	// macs holds *keyedMAC values keyed with key, so that verifying a
 	// signature does not set up the HMAC (two SHA-256 blocks and several
 	// allocations) every time.
 	macs sync.Pool
+}
+
+// keyedMAC is an HMAC-SHA256 keyed with a signing key, with a buffer for
+// the string to sign (a buffer passed to hash.Hash.Write escapes, so it
+// lives here rather than on the caller's stack).
+type keyedMAC struct {
+	h    hash.Hash
+	buf  []byte
+	out  [sha256.Size]byte
+	pool *sync.Pool // where release puts it back; nil if not pooled
+}
+
+// stringToSignCap fits the string to sign of any usual scope.
+const stringToSignCap = 192
+
+// sum returns the MAC of m.buf, valid until release.
+func (m *keyedMAC) sum() []byte {
+	m.h.Write(m.buf)
+	return m.h.Sum(m.out[:0])
+}
+
+// release returns m to its pool; m must not be used afterwards.
+func (m *keyedMAC) release() {
+	if m.pool == nil {
+		return
+	}
+	m.h.Reset()
+	m.buf = m.buf[:0]
+	m.pool.Put(m)
 }
 
 // NewKeyCache returns a cache holding at most max keys (at least 1).
@@ -69,20 +98,20 @@ func (c *KeyCache) SigningKey(accessKeyID string, secret []byte, sc Scope) [32]b
 	return c.entry(accessKeyID, secret, sc).key
 }
 
-// mac returns an HMAC-SHA256 hash keyed with the signing key for secret and
-// scope, and a function to call when done with it. With a nil *KeyCache the
-// key is derived and the hash built every time.
-func (c *KeyCache) mac(accessKeyID string, secret []byte, sc Scope) (hash.Hash, func()) {
+// mac returns an HMAC-SHA256 keyed with the signing key for secret and
+// scope; call its release method when done with it. With a nil *KeyCache
+// the key is derived and the hash built every time.
+func (c *KeyCache) mac(accessKeyID string, secret []byte, sc Scope) *keyedMAC {
 	if c == nil {
 		key := DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service)
-		return hmac.New(sha256.New, key[:]), func() {}
+		return &keyedMAC{h: hmac.New(sha256.New, key[:]), buf: make([]byte, 0, stringToSignCap)}
 	}
 	e := c.entry(accessKeyID, secret, sc)
-	m, _ := e.macs.Get().(hash.Hash)
+	m, _ := e.macs.Get().(*keyedMAC)
 	if m == nil {
-		m = hmac.New(sha256.New, e.key[:])
+		m = &keyedMAC{h: hmac.New(sha256.New, e.key[:]), buf: make([]byte, 0, stringToSignCap), pool: &e.macs}
 	}
-	return m, func() { m.Reset(); e.macs.Put(m) }
+	return m
 }
 
 func (c *KeyCache) entry(accessKeyID string, secret []byte, sc Scope) *keyCacheEntry {

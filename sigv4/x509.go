@@ -236,7 +236,7 @@ func (a *Authorization) VerifyX509(r *http.Request, body []byte, leaf *x509.Cert
 		return err
 	}
 	sum := sha256.Sum256(cr)
-	sts := appendStringToSign(cr[:0], string(a.Algorithm), amzDate, a.Credential.Scope.String(), &sum)
+	sts := appendStringToSign(cr[:0], a.Algorithm, amzDate, a.Credential.Scope, &sum)
 	switch err := a.Algorithm.verify(leaf.PublicKey, sts, a.Signature); err {
 	case nil:
 		return nil
@@ -353,7 +353,8 @@ func x509Canonical(dst []byte, r *http.Request, body []byte, signedHeaders, uri 
 		uri:           uri,
 		rawQuery:      r.URL.RawQuery,
 		signedHeaders: signedHeaders,
-		payloadHash:   string(ph[:]),
+		payloadSum:    sum,
+		hashed:        true,
 	}
 	return c.append(dst, r)
 }
@@ -366,7 +367,7 @@ func CanonicalX509(r *http.Request, body []byte, a *Authorization, opts *X509Opt
 		return "", "", err
 	}
 	sum := sha256.Sum256(cr)
-	sts := appendStringToSign(nil, string(a.Algorithm), r.Header.Get(HeaderDate), a.Credential.Scope.String(), &sum)
+	sts := appendStringToSign(nil, a.Algorithm, r.Header.Get(HeaderDate), a.Credential.Scope, &sum)
 	return string(cr), string(sts), nil
 }
 
@@ -417,7 +418,7 @@ func SignX509(req *http.Request, body []byte, signer crypto.Signer, cert *x509.C
 	}
 	scope := NewScope(amzDate[:8], region, RolesAnywhereService)
 	sum := sha256.Sum256(cr)
-	sts := appendStringToSign(nil, string(alg), amzDate, scope.String(), &sum)
+	sts := appendStringToSign(nil, alg, amzDate, scope, &sum)
 	sig, err := alg.sign(signer, sts)
 	if err != nil {
 		return fmt.Errorf("sigv4: signing with %s: %w", alg, err)

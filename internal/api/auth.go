@@ -95,7 +95,7 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 		name = defaultService
 	}
 	now := h.cfg.Now()
-	s, p, err := h.cfg.Verifier.Verify(r, body, name, svc.region, now)
+	s, sc, err := h.cfg.Verifier.Verify(r, body, name, svc.region, now)
 	if err != nil {
 		svc.fail(h, w, r, err)
 		return
@@ -107,7 +107,7 @@ func (h *Handler) root(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rc := sts.NewRequestContext(s, r, now, roleTags)
-	rc.Service, rc.Region = p.Credential.Scope.Service, p.Credential.Scope.Region
+	rc.Service, rc.Region = sc.Service, sc.Region
 	svc.serve(h, w, r, body, rc)
 }
 

@@ -121,7 +121,7 @@ func (h *Handler) authenticate(r *http.Request, body []byte, service string) (*C
 // authenticateSession authenticates a request signed with roam session
 // credentials.
 func (h *Handler) authenticateSession(r *http.Request, body []byte, snap *anywhere.Snapshot, service, region string, now time.Time) (*Caller, error) {
-	s, p, err := h.cfg.Verifier.Verify(r, body, service, region, now)
+	s, sc, err := h.cfg.Verifier.Verify(r, body, service, region, now)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (h *Handler) authenticateSession(r *http.Request, body []byte, snap *anywhe
 	return &Caller{
 		ARN: s.AssumedRoleARN(), Account: s.Account, Session: s,
 		Principal: rc.Principal, Context: rc.Context, AccessKeyID: s.AccessKeyID,
-		Service: p.Credential.Scope.Service, Region: p.Credential.Scope.Region,
+		Service: sc.Service, Region: sc.Region,
 	}, nil
 }
 

@@ -246,7 +246,7 @@ func (q *raRequest) loadTrustAnchor(action string) (*store.TrustAnchor, error) {
 }
 
 func (q *raRequest) loadTrustAnchorID(action, id, member string) (*store.TrustAnchor, error) {
-	if !raUUIDRE.MatchString(id) {
+	if !raUUIDRE().MatchString(id) {
 		return nil, raValidationf(member, "failed to satisfy constraint: Member must be a lower-case UUID")
 	}
 	arn := q.anchorARN(id)

@@ -67,7 +67,7 @@ func (q *raRequest) parseRAArn(member, arn string) (kind, id string, err error) 
 		return "", "", raValidationf(member, "failed to satisfy constraint: Member must be a Roles Anywhere ARN")
 	}
 	kind, id, ok := strings.Cut(parts[5], "/")
-	if !ok || !raUUIDRE.MatchString(id) {
+	if !ok || !raUUIDRE().MatchString(id) {
 		return "", "", raValidationf(member, "failed to satisfy constraint: Member must be a Roles Anywhere ARN")
 	}
 	if parts[3] != q.region || parts[4] != q.account {
@@ -124,7 +124,7 @@ func raImportCrl(q *raRequest) (int, any, error) {
 // loadCRL authorizes action on the CRL named by the path and returns it.
 func (q *raRequest) loadCRL(action string) (*store.CRL, error) {
 	id := q.r.PathValue("crlId")
-	if !raUUIDRE.MatchString(id) {
+	if !raUUIDRE().MatchString(id) {
 		return nil, raValidationf("crlId", "failed to satisfy constraint: Member must be a lower-case UUID")
 	}
 	arn := anywhere.CRLARN(q.region, q.account, id)
@@ -251,7 +251,7 @@ func raGetSubject(q *raRequest) (int, any, error) {
 		return 0, nil, err
 	}
 	id := q.r.PathValue("subjectId")
-	if !raUUIDRE.MatchString(id) {
+	if !raUUIDRE().MatchString(id) {
 		return 0, nil, raValidationf("subjectId", "failed to satisfy constraint: Member must be a lower-case UUID")
 	}
 	if err := q.authorize("rolesanywhere:GetSubject", anywhere.SubjectARN(q.region, q.account, id), nil); err != nil {
@@ -356,7 +356,7 @@ func raUntagResource(q *raRequest) (int, any, error) {
 		return 0, nil, raValidationf("tagKeys", "failed to satisfy constraint: Member must have length less than or equal to %d", raMaxTagsArg)
 	}
 	for i, k := range in.TagKeys {
-		if n := len(k); n < 1 || n > 128 || !raTagRE.MatchString(k) {
+		if n := len(k); n < 1 || n > 128 || !raTagRE().MatchString(k) {
 			return 0, nil, raValidationf("tagKeys."+strconv.Itoa(i+1), "failed to satisfy constraint: 1-128 characters matching [ a-zA-Z0-9_.:/=+@-]")
 		}
 	}

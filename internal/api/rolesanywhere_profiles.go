@@ -35,7 +35,7 @@ func raCheckRoleArns(arns []string) error {
 		return raValidationf("roleArns", "failed to satisfy constraint: Member must have length less than or equal to %d", raMaxRolesPerProfile)
 	}
 	for i, a := range arns {
-		if len(a) > raMaxArnLength || !raRoleArnRE.MatchString(a) {
+		if len(a) > raMaxArnLength || !raRoleArnRE().MatchString(a) {
 			return raValidationf("roleArns."+strconv.Itoa(i+1), "failed to satisfy constraint: Member must be an IAM role ARN")
 		}
 	}
@@ -131,7 +131,7 @@ func raCreateProfile(q *raRequest) (int, any, error) {
 // returns it.
 func (q *raRequest) loadProfile(action string) (*store.Profile, error) {
 	id := q.r.PathValue("profileId")
-	if !raUUIDRE.MatchString(id) {
+	if !raUUIDRE().MatchString(id) {
 		return nil, raValidationf("profileId", "failed to satisfy constraint: Member must be a lower-case UUID")
 	}
 	arn := anywhere.ProfileARN(q.region, q.account, id)

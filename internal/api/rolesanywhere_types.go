@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/roam-project/roam/internal/anywhere"
@@ -396,11 +397,14 @@ func raNonNil[T any](s []T) []T {
 }
 
 // Model constraints (botocore rolesanywhere 2018-05-10).
+//
+// Compiled on first use (sync.OnceValue): most commands never validate
+// these, and compiling them at start-up cost every invocation.
 var (
-	raNameRE     = regexp.MustCompile(`^[ a-zA-Z0-9_-]{1,255}$`)
-	raUUIDRE     = regexp.MustCompile(`^[a-f0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}$`)
-	raTagRE      = regexp.MustCompile(`^[ a-zA-Z0-9_.:/=+@-]*$`)
-	raRoleArnRE  = regexp.MustCompile(`^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$`)
+	raNameRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[ a-zA-Z0-9_-]{1,255}$`) })
+	raUUIDRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{8}-([a-z0-9]{4}-){3}[a-z0-9]{12}$`) })
+	raTagRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[ a-zA-Z0-9_.:/=+@-]*$`) })
+	raRoleArnRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$`) })
 	raMaxTagsArg = 200
 )
 
@@ -438,7 +442,7 @@ func raCheckName(member string, name *string, required bool) error {
 		}
 		return nil
 	}
-	if !raNameRE.MatchString(*name) {
+	if !raNameRE().MatchString(*name) {
 		return raValidationf(member, "failed to satisfy constraint: 1-255 characters of letters, digits, spaces, '-' and '_'")
 	}
 	return nil
@@ -456,10 +460,10 @@ func raCheckTags(tags []raTag) (map[string]string, error) {
 		if t.Key == nil || t.Value == nil {
 			return nil, raValidationf(member, "must have both key and value")
 		}
-		if n := len(*t.Key); n < 1 || n > 128 || !raTagRE.MatchString(*t.Key) {
+		if n := len(*t.Key); n < 1 || n > 128 || !raTagRE().MatchString(*t.Key) {
 			return nil, raValidationf(member+".key", "failed to satisfy constraint: 1-128 characters matching [ a-zA-Z0-9_.:/=+@-]")
 		}
-		if n := len(*t.Value); n > 256 || !raTagRE.MatchString(*t.Value) {
+		if n := len(*t.Value); n > 256 || !raTagRE().MatchString(*t.Value) {
 			return nil, raValidationf(member+".value", "failed to satisfy constraint: 0-256 characters matching [ a-zA-Z0-9_.:/=+@-]")
 		}
 		if _, dup := out[*t.Key]; dup {

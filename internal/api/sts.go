@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -82,10 +83,13 @@ type assumeRoleResult struct {
 }
 
 // STS parameter patterns (BOTO-STS).
+//
+// Compiled on first use (sync.OnceValue): most commands never validate
+// these, and compiling them at start-up cost every invocation.
 var (
-	namePattern     = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	tagKeyPattern   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
-	tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	namePattern     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]*$`) })
+	tagKeyPattern   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`) })
+	tagValuePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`) })
 )
 
 // constraint is the AWS wording of one failed parameter constraint.
@@ -103,7 +107,7 @@ func checkName(v, member string, required bool) error {
 	if n := utf8.RuneCountInString(v); n < 2 || n > 64 {
 		return constraint(v, member, "Member must have length between 2 and 64")
 	}
-	if !namePattern.MatchString(v) {
+	if !namePattern().MatchString(v) {
 		return constraint(v, member, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
 	}
 	return nil
@@ -177,10 +181,10 @@ func parseAssumeRole(p url.Values) (*assumeRoleInput, error) {
 			break
 		}
 		key, val := k[0], p.Get(fmt.Sprintf("Tags.member.%d.Value", i))
-		if n := utf8.RuneCountInString(key); n < 1 || n > 128 || !tagKeyPattern.MatchString(key) {
+		if n := utf8.RuneCountInString(key); n < 1 || n > 128 || !tagKeyPattern().MatchString(key) {
 			return nil, constraint(key, fmt.Sprintf("tags.%d.member.key", i), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+ and have length between 1 and 128`)
 		}
-		if utf8.RuneCountInString(val) > 256 || !tagValuePattern.MatchString(val) {
+		if utf8.RuneCountInString(val) > 256 || !tagValuePattern().MatchString(val) {
 			return nil, constraint(val, fmt.Sprintf("tags.%d.member.value", i), `Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]* and have length less than or equal to 256`)
 		}
 		for _, t := range in.tags {

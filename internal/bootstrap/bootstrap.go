@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/roam-project/roam/internal/anywhere"
 	"go.yaml.in/yaml/v3"
@@ -236,11 +237,13 @@ func (r resolver) doc(d *Document, where string) error {
 	return nil
 }
 
+// Compiled on first use (sync.OnceValue): most commands never validate
+// these, and compiling them at start-up cost every invocation.
 var (
-	resourceNameRE = regexp.MustCompile(`^[ a-zA-Z0-9_-]{1,255}$`)
-	accountRE      = regexp.MustCompile(`^\d{12}$`)
-	uuidRE         = regexp.MustCompile(`^[a-f0-9]{8}-([a-f0-9]{4}-){3}[a-f0-9]{12}$`)
-	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+-\d+$`)
+	resourceNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[ a-zA-Z0-9_-]{1,255}$`) })
+	accountRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
+	uuidRE         = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{8}-([a-f0-9]{4}-){3}[a-f0-9]{12}$`) })
+	regionRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+-\d+$`) })
 )
 
 // check validates names, references and ranges; policy grammar is checked
@@ -248,10 +251,10 @@ var (
 func (f *File) check() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if f.Account != "" && !accountRE.MatchString(f.Account) {
+	if f.Account != "" && !accountRE().MatchString(f.Account) {
 		bad("account %q: must be 12 digits", f.Account)
 	}
-	if f.Region != "" && !regionRE.MatchString(f.Region) {
+	if f.Region != "" && !regionRE().MatchString(f.Region) {
 		bad("region %q: not a region name like us-east-1", f.Region)
 	}
 	seen := map[string]map[string]bool{}
@@ -265,13 +268,13 @@ func (f *File) check() error {
 		return d
 	}
 	for i, a := range f.TrustAnchors {
-		if !resourceNameRE.MatchString(a.Name) {
+		if !resourceNameRE().MatchString(a.Name) {
 			bad("trustAnchors[%d]: name %q: 1-255 letters, digits, spaces, - and _", i, a.Name)
 		}
 		if dup("anchor", a.Name) {
 			bad("trustAnchors[%d]: name %q declared twice", i, a.Name)
 		}
-		if a.ID != "" && !uuidRE.MatchString(a.ID) {
+		if a.ID != "" && !uuidRE().MatchString(a.ID) {
 			bad("trustAnchors[%d] (%s): id %q: must be a lower-case UUID", i, a.Name, a.ID)
 		}
 		if !strings.Contains(a.CertificateBundle, "-----BEGIN CERTIFICATE-----") {
@@ -279,7 +282,7 @@ func (f *File) check() error {
 		}
 	}
 	for i, c := range f.CRLs {
-		if !resourceNameRE.MatchString(c.Name) {
+		if !resourceNameRE().MatchString(c.Name) {
 			bad("crls[%d]: name %q: 1-255 letters, digits, spaces, - and _", i, c.Name)
 		}
 		if dup("crl", c.Name) {
@@ -315,7 +318,7 @@ func (f *File) check() error {
 		}
 	}
 	for i, p := range f.Profiles {
-		if !resourceNameRE.MatchString(p.Name) {
+		if !resourceNameRE().MatchString(p.Name) {
 			bad("profiles[%d]: name %q: 1-255 letters, digits, spaces, - and _", i, p.Name)
 		}
 		if dup("profile", p.Name) {

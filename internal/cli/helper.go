@@ -123,23 +123,32 @@ func ttyPrompt(ctx context.Context, what string) (string, error) {
 	return string(b), nil
 }
 
-// provider builds the CreateSession provider for signer.
-func (h *helperFlags) provider(env *Env, signer helper.Signer) (*credentials.Provider, string, error) {
+// target checks the session flags and returns the signing region and the
+// CreateSession endpoint.
+func (h *helperFlags) target(env *Env) (region, endpoint string, err error) {
 	if h.trustAnchorARN == "" || h.profileARN == "" || h.roleARN == "" {
-		return nil, "", errors.New("--trust-anchor-arn, --profile-arn and --role-arn are required")
+		return "", "", errors.New("--trust-anchor-arn, --profile-arn and --role-arn are required")
 	}
 	if h.sessionDuration < 900 || h.sessionDuration > 43200 {
-		return nil, "", fmt.Errorf("--session-duration %d is not in 900..43200", h.sessionDuration)
+		return "", "", fmt.Errorf("--session-duration %d is not in 900..43200", h.sessionDuration)
 	}
-	region := h.region
+	region = h.region
 	if region == "" {
 		r, err := credentials.RegionFromARN(h.trustAnchorARN)
 		if err != nil {
-			return nil, "", fmt.Errorf("--trust-anchor-arn: %w", err)
+			return "", "", fmt.Errorf("--trust-anchor-arn: %w", err)
 		}
 		region = r
 	}
-	endpoint := credentials.ResolveEndpoint(h.endpoint, region, env.Getenv)
+	return region, credentials.ResolveEndpoint(h.endpoint, region, env.Getenv), nil
+}
+
+// provider builds the CreateSession provider for signer.
+func (h *helperFlags) provider(env *Env, signer helper.Signer) (*credentials.Provider, string, error) {
+	region, endpoint, err := h.target(env)
+	if err != nil {
+		return nil, "", err
+	}
 	ca := h.caBundle
 	if ca == "" {
 		ca = env.Getenv("AWS_CA_BUNDLE")
@@ -206,11 +215,25 @@ across invocations, so each CLI command does not create a session.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			s, p, endpoint, err := h.session(ctx, env)
+			s, err := h.openSigner(ctx, env)
 			if err != nil {
 				return exit1(err)
 			}
 			defer s.Close()
+			_, endpoint, err := h.target(env)
+			if err != nil {
+				return exit1(err)
+			}
+			// The provider, with its HTTP client (which may parse a large CA
+			// bundle), is built only when a session is needed: not when the
+			// cache answers.
+			fetch := func(ctx context.Context) (credentials.Credentials, error) {
+				p, _, err := h.provider(env, s)
+				if err != nil {
+					return credentials.Credentials{}, err
+				}
+				return p.CreateSession(ctx)
+			}
 			var creds credentials.Credentials
 			if cacheDir != "" {
 				c := &helper.Cache{Dir: cacheDir}
@@ -220,10 +243,10 @@ across invocations, so each CLI command does not create a session.`,
 					CertificateSHA256: sha256.Sum256(s.Certificate().Raw),
 					Endpoint:          endpoint, Region: h.region, RoleSessionName: h.roleSessionName,
 					DurationSeconds: h.sessionDuration,
-				}, p.CreateSession)
+				}, fetch)
 				h.logger(env).Debug("credential cache", "hit", hit)
 			} else {
-				creds, err = p.CreateSession(ctx)
+				creds, err = fetch(ctx)
 			}
 			if err != nil {
 				return exit1(err)

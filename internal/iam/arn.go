@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Partition is the ARN partition roam uses, so AWS tools parse its ARNs.
@@ -28,14 +29,16 @@ func normPath(path string) string {
 	return path
 }
 
+// Compiled on first use (sync.OnceValue): most commands never validate
+// these, and compiling them at start-up cost every invocation.
 var (
-	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	pathRE     = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
+	roleNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
+	pathRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\x21-\x7E]*/)?$`) })
 )
 
 // ValidateRoleName reports whether name is a valid IAM role name.
 func ValidateRoleName(name string) error {
-	if !roleNameRE.MatchString(name) {
+	if !roleNameRE().MatchString(name) {
 		return fmt.Errorf("role name %q: must be 1-64 characters of letters, digits and +=,.@_-", name)
 	}
 	return nil
@@ -46,7 +49,7 @@ func ValidatePath(path string) error {
 	if path == "" {
 		return nil
 	}
-	if len(path) > 512 || !pathRE.MatchString(path) {
+	if len(path) > 512 || !pathRE().MatchString(path) {
 		return fmt.Errorf("path %q: must begin and end with / and be at most 512 printable characters", path)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -28,17 +29,21 @@ const (
 	MaxTagValueLen          = 256
 )
 
+// Compiled on first use (sync.OnceValue): most commands never validate
+// these, and compiling them at start-up cost every invocation.
 var (
-	entityNameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
-	tagKeyRE     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
-	tagValueRE   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	entityNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]+$`) })
+	tagKeyRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`) })
+	tagValueRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`) })
 	// descriptionRE is IAM's pattern for role and policy descriptions.
-	descriptionRE = regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*$`)
+	descriptionRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*$`)
+	})
 )
 
 // ValidateUserName reports whether name is a valid IAM user name.
 func ValidateUserName(name string) error {
-	if len(name) < 1 || len(name) > MaxUserNameLen || !entityNameRE.MatchString(name) {
+	if len(name) < 1 || len(name) > MaxUserNameLen || !entityNameRE().MatchString(name) {
 		return fmt.Errorf("user name %q: must be 1-64 characters of letters, digits and +=,.@_-", name)
 	}
 	return nil
@@ -47,7 +52,7 @@ func ValidateUserName(name string) error {
 // ValidatePolicyName reports whether name is a valid IAM policy name (inline
 // or managed).
 func ValidatePolicyName(name string) error {
-	if len(name) < 1 || len(name) > MaxPolicyNameLen || !entityNameRE.MatchString(name) {
+	if len(name) < 1 || len(name) > MaxPolicyNameLen || !entityNameRE().MatchString(name) {
 		return fmt.Errorf("policy name %q: must be 1-128 characters of letters, digits and +=,.@_-", name)
 	}
 	return nil
@@ -56,7 +61,7 @@ func ValidatePolicyName(name string) error {
 // ValidateDescription reports whether d is a valid role or policy
 // description.
 func ValidateDescription(d string) error {
-	if utf8.RuneCountInString(d) > MaxDescriptionLen || !descriptionRE.MatchString(d) {
+	if utf8.RuneCountInString(d) > MaxDescriptionLen || !descriptionRE().MatchString(d) {
 		return fmt.Errorf("description: must be at most %d printable characters", MaxDescriptionLen)
 	}
 	return nil
@@ -64,13 +69,13 @@ func ValidateDescription(d string) error {
 
 // ValidateTag reports whether key and value form a valid IAM tag.
 func ValidateTag(key, value string) error {
-	if n := utf8.RuneCountInString(key); n < 1 || n > MaxTagKeyLen || !tagKeyRE.MatchString(key) {
+	if n := utf8.RuneCountInString(key); n < 1 || n > MaxTagKeyLen || !tagKeyRE().MatchString(key) {
 		return fmt.Errorf("tag key %q: must be 1-%d characters of letters, digits, spaces and _.:/=+-@", key, MaxTagKeyLen)
 	}
 	if strings.HasPrefix(strings.ToLower(key), "aws:") {
 		return fmt.Errorf("tag key %q: the aws: prefix is reserved", key)
 	}
-	if utf8.RuneCountInString(value) > MaxTagValueLen || !tagValueRE.MatchString(value) {
+	if utf8.RuneCountInString(value) > MaxTagValueLen || !tagValueRE().MatchString(value) {
 		return fmt.Errorf("tag value for %q: must be at most %d characters of letters, digits, spaces and _.:/=+-@", key, MaxTagValueLen)
 	}
 	return nil

@@ -1,7 +1,8 @@
 package sts
 
 import (
-	"crypto/sha256"
+	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -12,22 +13,24 @@ const DefaultTokenCacheSize = 16384
 
 // TokenCache remembers sessions already unsealed, so that a client signing
 // many requests with the same credentials pays for opening its token once.
-// It is keyed by SHA-256 of the access key id and the session token; an
-// entry is used only while the session has not expired and is not revoked
-// (both are checked on every hit, against the keyring's RevocationSource),
-// so the cache never extends what a token grants. It is bounded: when full,
-// an arbitrary half is dropped. Safe for concurrent use.
+// It is keyed by access key id, and an entry is used only for the exact
+// session token it was opened from (compared in constant time), only while
+// the session has not expired and is not revoked (both are checked on every
+// hit, against the keyring's RevocationSource), so the cache never extends
+// what a token grants. It is bounded: when full, an arbitrary half is
+// dropped. Safe for concurrent use.
 type TokenCache struct {
 	kr  *Keyring
 	max int
 
 	mu sync.RWMutex
-	m  map[[sha256.Size]byte]*cachedSession
+	m  map[string]*cachedSession // by access key id
 }
 
-// cachedSession is a cache entry: the session and its secret as bytes, as
-// signature verification wants it.
+// cachedSession is a cache entry: the token it was opened from, the session
+// and its secret as bytes, as signature verification wants it.
 type cachedSession struct {
+	token  string
 	s      *Session
 	secret []byte
 }
@@ -38,7 +41,7 @@ func NewTokenCache(kr *Keyring, max int) *TokenCache {
 	if max < 1 {
 		max = DefaultTokenCacheSize
 	}
-	return &TokenCache{kr: kr, max: max, m: make(map[[sha256.Size]byte]*cachedSession, min(max, 1024))}
+	return &TokenCache{kr: kr, max: max, m: make(map[string]*cachedSession, min(max, 1024))}
 }
 
 // Validate is Keyring.Validate through the cache. It returns the same errors;
@@ -56,14 +59,15 @@ func (c *TokenCache) lookup(accessKeyID, sessionToken string, now time.Time) (*c
 	if len(accessKeyID) != accessKeyIDLen {
 		return nil, ErrMalformedToken
 	}
-	k := tokenCacheKey(accessKeyID, sessionToken)
 	c.mu.RLock()
-	e := c.m[k]
+	e := c.m[accessKeyID]
 	c.mu.RUnlock()
-	if e != nil {
+	if e != nil && sameToken(e.token, sessionToken) {
 		if !now.Before(e.s.Expiration) {
 			c.mu.Lock()
-			delete(c.m, k)
+			if c.m[accessKeyID] == e {
+				delete(c.m, accessKeyID)
+			}
 			c.mu.Unlock()
 			return nil, ErrExpiredToken
 		}
@@ -76,9 +80,11 @@ func (c *TokenCache) lookup(accessKeyID, sessionToken string, now time.Time) (*c
 	if err != nil {
 		return nil, err
 	}
-	e = &cachedSession{s: s, secret: []byte(s.SecretAccessKey)}
+	// Copies, so that the entry does not keep the request's header alive.
+	k := strings.Clone(accessKeyID)
+	e = &cachedSession{token: strings.Clone(sessionToken), s: s, secret: []byte(s.SecretAccessKey)}
 	c.mu.Lock()
-	if len(c.m) >= c.max {
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
 		n := 0
 		for old := range c.m {
 			delete(c.m, old)
@@ -99,11 +105,22 @@ func (c *TokenCache) Len() int {
 	return len(c.m)
 }
 
-// tokenCacheKey is SHA-256(access key id || token); the access key id has a
-// fixed length, so the concatenation is unambiguous.
-func tokenCacheKey(accessKeyID, token string) [sha256.Size]byte {
-	var buf [1024]byte // typical tokens fit: no allocation
-	return sha256.Sum256(append(append(buf[:0], accessKeyID...), token...))
+// sameToken reports whether a and b are equal, in time that depends only on
+// their lengths.
+func sameToken(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := []byte(a), []byte(b) // only read: the compiler does not copy them
+	var v uint64
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v |= binary.LittleEndian.Uint64(x[i:]) ^ binary.LittleEndian.Uint64(y[i:])
+	}
+	for ; i < len(x); i++ {
+		v |= uint64(x[i] ^ y[i])
+	}
+	return v == 0
 }
 
 // revoked reports whether s was issued before its role's revocation cutoff.

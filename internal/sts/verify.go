@@ -61,48 +61,50 @@ func NewVerifier(kr *Keyring, maxSkew time.Duration) *Verifier {
 }
 
 // Verify authenticates r, whose body has been read into body, for service
-// in region ("" accepts any region). It returns the session and the parsed
-// authentication. Errors are *sigv4.Error (malformed, scope, time, signature)
-// or *TokenError (unknown, altered, expired or revoked credentials); both
-// carry the AWS code, status and a client-safe message.
+// in region ("" accepts any region). It returns the session and the
+// credential scope the request was signed for. Errors are *sigv4.Error
+// (malformed, scope, time, signature) or *TokenError (unknown, altered,
+// expired or revoked credentials); both carry the AWS code, status and a
+// client-safe message.
 //
 // A request must carry X-Amz-Security-Token (signed or not); access keys that
 // are not roam session credentials are refused with InvalidClientTokenId.
-func (v *Verifier) Verify(r *http.Request, body []byte, service, region string, now time.Time) (*Session, *sigv4.Parsed, error) {
-	p, err := sigv4.ParseRequest(r, now, v.options(service, region))
-	if err != nil {
-		return nil, nil, err
-	}
-	if p.SecurityToken == "" {
-		return nil, nil, ErrMalformedToken
-	}
+//
+// With the caches warm, Verify allocates nothing.
+func (v *Verifier) Verify(r *http.Request, body []byte, service, region string, now time.Time) (*Session, sigv4.Scope, error) {
 	var s *Session
-	var secret []byte
-	if v.Tokens != nil {
-		var e *cachedSession
-		if e, err = v.Tokens.lookup(p.AccessKeyID(), p.SecurityToken, now); err == nil {
-			s, secret = e.s, e.secret
+	cred, err := sigv4.VerifyRequest(r, body, now, v.options(service, region), func(accessKeyID, token string) ([]byte, error) {
+		if token == "" {
+			return nil, ErrMalformedToken
 		}
-	} else if s, err = v.Keyring.Validate(p.AccessKeyID(), p.SecurityToken, now); err == nil {
-		secret = []byte(s.SecretAccessKey)
-	}
+		if v.Tokens != nil {
+			e, err := v.Tokens.lookup(accessKeyID, token, now)
+			if err != nil {
+				return nil, err
+			}
+			s = e.s
+			return e.secret, nil
+		}
+		var err error
+		if s, err = v.Keyring.Validate(accessKeyID, token, now); err != nil {
+			return nil, err
+		}
+		return []byte(s.SecretAccessKey), nil
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, sigv4.Scope{}, err
 	}
-	if err := p.Verify(secret, body); err != nil {
-		return nil, nil, err
-	}
-	return s, p, nil
+	return s, cred.Scope, nil
 }
 
 // Authenticate is Verify followed by NewRequestContext.
 func (v *Verifier) Authenticate(r *http.Request, body []byte, service, region string, now time.Time, roleTags []Tag) (*RequestContext, error) {
-	s, p, err := v.Verify(r, body, service, region, now)
+	s, sc, err := v.Verify(r, body, service, region, now)
 	if err != nil {
 		return nil, err
 	}
 	rc := NewRequestContext(s, r, now, roleTags)
-	rc.Service, rc.Region = p.Credential.Scope.Service, p.Credential.Scope.Region
+	rc.Service, rc.Region = sc.Service, sc.Region
 	return rc, nil
 }
 

@@ -6,6 +6,10 @@
 // The CA/Browser Forum, browser root-program and ETSI lints are left out on
 // purpose: they describe the public Web PKI (certificate policies, AIA, CRL
 // distribution points, ...) and would flag every private-CA certificate.
+//
+// Only zlint's lints/rfc package is linked (it registers every lint whose
+// source is one of Sources), not the zlint root package, which registers
+// all of zlint's lint packages at start-up of every roam command.
 package rfclint
 
 import (
@@ -14,8 +18,8 @@ import (
 	"sort"
 
 	zx509 "github.com/zmap/zcrypto/x509"
-	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	_ "github.com/zmap/zlint/v3/lints/rfc" // registers the RFC lints
 )
 
 // Finding is one zlint result at warning level or above.
@@ -40,17 +44,19 @@ func Lint(cert *x509.Certificate) ([]Finding, error) {
 	if err != nil {
 		return nil, fmt.Errorf("select zlint lints: %w", err)
 	}
-	rs := zlint.LintCertificateEx(zc, reg)
+	// As zlint.LintCertificateEx does.
+	cfg := reg.GetConfiguration()
 	var out []Finding
-	for name, r := range rs.Results {
+	for _, l := range reg.CertificateLints().Lints() {
+		r := l.Execute(zc, cfg)
 		if r == nil || r.Status < lint.Warn {
 			continue
 		}
-		msg := r.LintMetadata.Description
+		msg := l.LintMetadata.Description
 		if r.Details != "" {
 			msg += " (" + r.Details + ")"
 		}
-		out = append(out, Finding{Lint: name, Level: r.Status.String(), Message: msg, Source: r.LintMetadata.Citation})
+		out = append(out, Finding{Lint: l.Name, Level: r.Status.String(), Message: msg, Source: l.LintMetadata.Citation})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Lint < out[j].Lint })
 	return out, nil
