@@ -29,14 +29,19 @@ func (s *Store) AppendAudit(ctx context.Context, events []store.AuditEvent) erro
 		// stepping dominates a one-row insert.
 		for len(events) > 0 {
 			n := min(len(events), auditRowsPerInsert)
-			q := auditInsert(n)
 			args := make([]any, 0, n*13)
 			for i := range events[:n] {
 				e := &events[i]
 				args = append(args, e.ID, ts(e.Time), e.RequestID, e.SourceIP, e.Principal, e.Action,
 					e.Resource, e.Outcome, e.ErrorCode, e.Reason, e.Before, e.After, e.Details)
 			}
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			var err error
+			if n == auditRowsPerInsert {
+				_, err = tx.StmtContext(ctx, s.auditInsertFull).ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, auditInsert(n), args...)
+			}
+			if err != nil {
 				return fmt.Errorf("events %s…: %w", events[0].ID, err)
 			}
 			events = events[n:]

@@ -40,6 +40,13 @@ type Store struct {
 	w    *sql.DB // one connection, BEGIN IMMEDIATE
 	r    *sql.DB // readers
 	now  func() time.Time
+
+	// auditInsertFull is the prepared INSERT of auditRowsPerInsert audit
+	// events: busy servers write full batches, and preparing a statement of
+	// thousands of parameters is not free. It is prepared at Open, on the
+	// writer's one connection (preparing it later, inside a write
+	// transaction, would wait for that connection forever).
+	auditInsertFull *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,7 +75,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	if s.auditInsertFull, err = s.w.PrepareContext(ctx, auditInsert(auditRowsPerInsert)); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, err)
+	}
 	if s.r, err = openPool(path, false); err != nil {
+		s.auditInsertFull.Close()
 		s.w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -153,6 +165,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 // Close closes both connection pools.
 func (s *Store) Close() error {
 	var errs []error
+	if s.auditInsertFull != nil {
+		errs = append(errs, s.auditInsertFull.Close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

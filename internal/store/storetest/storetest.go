@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoadConfigConsistent", testLoadConfigConsistent},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Audit", testAudit},
+		{"AuditLargeBatch", testAuditLargeBatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
