@@ -113,6 +113,29 @@ func VerifyRequest(r *http.Request, body []byte, now time.Time, opts *HMACOption
 	return p.Credential, nil
 }
 
+// VerifyRequestSlot is VerifyRequest for a caller that keeps a KeySlot
+// with each secret (a session cache): secret also returns the slot of the
+// secret (nil for none), through which opts.Keys finds the signing key
+// without a lookup when it was used last for the same scope.
+func VerifyRequestSlot(r *http.Request, body []byte, now time.Time, opts *HMACOptions, secret func(accessKeyID, securityToken string) ([]byte, *KeySlot, error)) (Credential, error) {
+	var p Parsed
+	if err := p.parseRequest(r, now, opts); err != nil {
+		return Credential{}, err
+	}
+	key, slot, err := secret(p.Credential.ID, p.SecurityToken)
+	if err != nil {
+		return Credential{}, err
+	}
+	var c canonicalRequest
+	if err := p.payloadHash(&c, body, false); err != nil {
+		return Credential{}, err
+	}
+	if err := p.verify(key, &c, slot); err != nil {
+		return Credential{}, err
+	}
+	return p.Credential, nil
+}
+
 // parseRequest is ParseRequest into p, leaving Signature nil when it is
 // held in p.sig.
 func (p *Parsed) parseRequest(r *http.Request, now time.Time, opts *HMACOptions) error {
@@ -378,7 +401,7 @@ func (p *Parsed) Verify(secret []byte, body []byte) error {
 	if err := p.payloadHash(&c, body, false); err != nil {
 		return err
 	}
-	return p.verify(secret, &c)
+	return p.verify(secret, &c, nil)
 }
 
 // VerifyStreaming checks the signature against the declared
@@ -390,11 +413,12 @@ func (p *Parsed) VerifyStreaming(secret []byte) error {
 	if err := p.payloadHash(&c, nil, true); err != nil {
 		return err
 	}
-	return p.verify(secret, &c)
+	return p.verify(secret, &c, nil)
 }
 
 // verify checks the signature, given c with its payload hash set.
-func (p *Parsed) verify(secret []byte, c *canonicalRequest) error {
+// slot, if not nil, is the KeySlot of secret.
+func (p *Parsed) verify(secret []byte, c *canonicalRequest, slot *KeySlot) error {
 	r := p.r
 	exclude := ""
 	if p.Presigned {
@@ -417,7 +441,7 @@ func (p *Parsed) verify(secret []byte, c *canonicalRequest) error {
 	// The string to sign is built in the MAC's own buffer: hash.Hash.Write
 	// makes its argument escape, and the canonical request's buffer should
 	// not.
-	m := p.opts.Keys.mac(p.Credential.ID, secret, p.Credential.Scope)
+	m := p.opts.Keys.mac(p.Credential.ID, secret, p.Credential.Scope, slot)
 	m.buf = appendStringToSign(m.buf[:0], HMACSHA256, p.amzDate, p.Credential.Scope, &sum)
 	ok := hmac.Equal(m.sum(), p.signature())
 	m.release()

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"hash"
 	"sync"
+	"sync/atomic"
 )
 
 // DeriveSigningKey returns the SigV4 signing key
@@ -41,6 +42,7 @@ type KeyCache struct {
 type keyCacheKey struct{ id, date, region, service string }
 
 type keyCacheEntry struct {
+	k      keyCacheKey
 	secret []byte
 	key    [32]byte
 	// macs holds *keyedMAC values keyed with key, so that verifying a
@@ -101,17 +103,50 @@ func (c *KeyCache) SigningKey(accessKeyID string, secret []byte, sc Scope) [32]b
 // mac returns an HMAC-SHA256 keyed with the signing key for secret and
 // scope; call its release method when done with it. With a nil *KeyCache
 // the key is derived and the hash built every time.
-func (c *KeyCache) mac(accessKeyID string, secret []byte, sc Scope) *keyedMAC {
+//
+// slot, when not nil, remembers the cache entry used, so that the next call
+// with the same slot, access key id, secret and scope skips the cache's
+// map (see VerifyRequestSlot).
+func (c *KeyCache) mac(accessKeyID string, secret []byte, sc Scope, slot *KeySlot) *keyedMAC {
 	if c == nil {
 		key := DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service)
 		return &keyedMAC{h: hmac.New(sha256.New, key[:]), buf: make([]byte, 0, stringToSignCap)}
 	}
-	e := c.entry(accessKeyID, secret, sc)
+	var e *keyCacheEntry
+	if slot != nil {
+		if e = slot.e.Load(); e != nil && !e.matches(accessKeyID, secret, sc) {
+			e = nil
+		}
+	}
+	if e == nil {
+		e = c.entry(accessKeyID, secret, sc)
+		if slot != nil {
+			slot.e.Store(e)
+		}
+	}
 	m, _ := e.macs.Get().(*keyedMAC)
 	if m == nil {
 		m = &keyedMAC{h: hmac.New(sha256.New, e.key[:]), buf: make([]byte, 0, stringToSignCap), pool: &e.macs}
 	}
 	return m
+}
+
+// KeySlot remembers the signing key cache entry last used for one
+// credential (say, a session held in a token cache), so that verifying the
+// next request signed with it needs no cache lookup. An entry is used only
+// for the access key id, secret and scope it was derived for; the slot
+// never keeps an entry out of the cache's bound for long, since it holds
+// one entry and is replaced with its owner. The zero value is empty and
+// ready for use; safe for concurrent use.
+type KeySlot struct {
+	e atomic.Pointer[keyCacheEntry]
+}
+
+// matches reports whether e is the entry for accessKeyID, secret and sc
+// (the secret compared in constant time).
+func (e *keyCacheEntry) matches(accessKeyID string, secret []byte, sc Scope) bool {
+	return e.k.id == accessKeyID && e.k.date == sc.Date && e.k.region == sc.Region &&
+		e.k.service == sc.Service && subtle.ConstantTimeCompare(e.secret, secret) == 1
 }
 
 func (c *KeyCache) entry(accessKeyID string, secret []byte, sc Scope) *keyCacheEntry {
@@ -123,6 +158,7 @@ func (c *KeyCache) entry(accessKeyID string, secret []byte, sc Scope) *keyCacheE
 		return e
 	}
 	e = &keyCacheEntry{
+		k:      k,
 		secret: append([]byte(nil), secret...),
 		key:    DeriveSigningKey(secret, sc.Date, sc.Region, sc.Service),
 	}

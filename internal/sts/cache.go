@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roam-project/roam/sigv4"
 )
 
 // DefaultTokenCacheSize is the number of sessions a TokenCache holds when
@@ -33,6 +35,8 @@ type cachedSession struct {
 	token  string
 	s      *Session
 	secret []byte
+	// keys remembers the signing key last derived from secret.
+	keys sigv4.KeySlot
 }
 
 // NewTokenCache returns a cache in front of kr holding at most max sessions

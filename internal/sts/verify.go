@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roam-project/roam/policy"
@@ -28,6 +29,14 @@ type Verifier struct {
 
 	mu   sync.RWMutex
 	opts map[scopeKey]*sigv4.HMACOptions
+	// last is the options options returned last, checked before the map:
+	// a verifier mostly sees one service and region.
+	last atomic.Pointer[scopedOptions]
+}
+
+type scopedOptions struct {
+	scopeKey
+	o *sigv4.HMACOptions
 }
 
 type scopeKey struct{ service, region string }
@@ -35,11 +44,15 @@ type scopeKey struct{ service, region string }
 // options returns the (shared, read-only) sigv4 options for service and
 // region.
 func (v *Verifier) options(service, region string) *sigv4.HMACOptions {
+	if l := v.last.Load(); l != nil && l.service == service && l.region == region {
+		return l.o
+	}
 	k := scopeKey{service, region}
 	v.mu.RLock()
 	o := v.opts[k]
 	v.mu.RUnlock()
 	if o != nil {
+		v.last.Store(&scopedOptions{k, o})
 		return o
 	}
 	o = &sigv4.HMACOptions{Service: service, Region: region, MaxSkew: v.MaxSkew, Keys: v.Keys}
@@ -49,6 +62,9 @@ func (v *Verifier) options(service, region string) *sigv4.HMACOptions {
 	}
 	if len(v.opts) < 64 { // services × regions in use; bounded against odd scopes
 		v.opts[k] = o
+		v.mu.Unlock()
+		v.last.Store(&scopedOptions{k, o})
+		return o
 	}
 	v.mu.Unlock()
 	return o
@@ -73,23 +89,23 @@ func NewVerifier(kr *Keyring, maxSkew time.Duration) *Verifier {
 // With the caches warm, Verify allocates nothing.
 func (v *Verifier) Verify(r *http.Request, body []byte, service, region string, now time.Time) (*Session, sigv4.Scope, error) {
 	var s *Session
-	cred, err := sigv4.VerifyRequest(r, body, now, v.options(service, region), func(accessKeyID, token string) ([]byte, error) {
+	cred, err := sigv4.VerifyRequestSlot(r, body, now, v.options(service, region), func(accessKeyID, token string) ([]byte, *sigv4.KeySlot, error) {
 		if token == "" {
-			return nil, ErrMalformedToken
+			return nil, nil, ErrMalformedToken
 		}
 		if v.Tokens != nil {
 			e, err := v.Tokens.lookup(accessKeyID, token, now)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			s = e.s
-			return e.secret, nil
+			return e.secret, &e.keys, nil
 		}
 		var err error
 		if s, err = v.Keyring.Validate(accessKeyID, token, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []byte(s.SecretAccessKey), nil
+		return []byte(s.SecretAccessKey), nil, nil
 	})
 	if err != nil {
 		return nil, sigv4.Scope{}, err

@@ -243,3 +243,54 @@ func TestChainSpec(t *testing.T) {
 		t.Fatalf("restating the source identity: %v", err)
 	}
 }
+
+// TestVerifierCachedSigningKey: the signing key a cached session remembers
+// is used only for the scope it was derived for; a request for another day
+// or region still verifies (with a freshly derived key), and a wrong secret
+// never verifies, however warm the caches are.
+func TestVerifierCachedSigningKey(t *testing.T) {
+	kr, _, _, _ := newTestKeyring(t, Options{})
+	issued := t0.Add(11*time.Hour + 30*time.Minute) // 23:30 UTC, valid for an hour
+	creds := mustMint(t, kr, testSpec(issued))
+	v := NewVerifier(kr, 0)
+	body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
+	day1 := issued.Add(10 * time.Minute)
+	day2 := issued.Add(40 * time.Minute) // 00:10 UTC the next day
+	if day1.YearDay() == day2.YearDay() {
+		t.Fatalf("test times %v and %v are on the same day", day1, day2)
+	}
+	sign := func(secret, region string, at time.Time) *http.Request {
+		r := httptest.NewRequest("POST", "https://127.0.0.1:9443/", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		if err := sigv4.SignHMAC(r, sigv4.HashPayload(body), sigv4.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: secret, SessionToken: creds.SessionToken}, "sts", region, at); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	steps := []struct {
+		name   string
+		secret string
+		region string
+		at     time.Time
+		ok     bool
+	}{
+		{"cold", creds.SecretAccessKey, "us-east-1", day1, true},
+		{"warm", creds.SecretAccessKey, "us-east-1", day1, true},
+		{"warm, wrong secret", "wrong-secret-wrong-secret-wrong-secret-xx", "us-east-1", day1, false},
+		{"other region", creds.SecretAccessKey, "eu-west-1", day1, true},
+		{"next day", creds.SecretAccessKey, "us-east-1", day2, true},
+		{"next day, warm", creds.SecretAccessKey, "us-east-1", day2, true},
+		{"back to the first scope", creds.SecretAccessKey, "us-east-1", day1.Add(time.Minute), true},
+		{"next day, wrong secret", "wrong-secret-wrong-secret-wrong-secret-xx", "us-east-1", day2, false},
+	}
+	for _, s := range steps {
+		_, _, err := v.Verify(sign(s.secret, s.region, s.at), body, "sts", "", s.at)
+		if s.ok && err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+		var se *sigv4.Error
+		if !s.ok && (!errors.As(err, &se) || se.Code != sigv4.CodeSignatureDoesNotMatch) {
+			t.Errorf("%s: err = %v, want SignatureDoesNotMatch", s.name, err)
+		}
+	}
+}
