@@ -66,25 +66,14 @@ func getTrustAnchor(ctx context.Context, q querier, where string, arg any) (*sto
 }
 
 func listTrustAnchors(ctx context.Context, q querier, after string, limit int) ([]*store.TrustAnchor, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+taCols+` FROM trust_anchors WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	out, err := queryAll(ctx, q, scanTrustAnchor, `SELECT `+taCols+` FROM trust_anchors WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*store.TrustAnchor
-	var ids []string
-	for rows.Next() {
-		a, err := scanTrustAnchor(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-		ids = append(ids, a.ID)
+	ids := make([]string, len(out))
+	for i, a := range out {
+		ids[i] = a.ID
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	tags, err := loadTags(ctx, q, store.KindTrustAnchor, ids...)
 	if err != nil {
 		return nil, err
@@ -302,25 +291,14 @@ func getCRL(ctx context.Context, q querier, where string, arg any) (*store.CRL, 
 }
 
 func listCRLs(ctx context.Context, q querier, after string, limit int) ([]*store.CRL, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+crlCols+` FROM crls WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	out, err := queryAll(ctx, q, scanCRL, `SELECT `+crlCols+` FROM crls WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*store.CRL
-	var ids []string
-	for rows.Next() {
-		c, err := scanCRL(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-		ids = append(ids, c.ID)
+	ids := make([]string, len(out))
+	for i, c := range out {
+		ids[i] = c.ID
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	tags, err := loadTags(ctx, q, store.KindCRL, ids...)
 	if err != nil {
 		return nil, err
@@ -551,25 +529,14 @@ func getProfile(ctx context.Context, q querier, where string, arg any) (*store.P
 }
 
 func listProfiles(ctx context.Context, q querier, after string, limit int) ([]*store.Profile, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+profileCols+` FROM profiles WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	out, err := queryAll(ctx, q, scanProfile, `SELECT `+profileCols+` FROM profiles WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*store.Profile
-	var ids []string
-	for rows.Next() {
-		p, err := scanProfile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-		ids = append(ids, p.ID)
+	ids := make([]string, len(out))
+	for i, p := range out {
+		ids[i] = p.ID
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows.Close()
 	tags, err := loadTags(ctx, q, store.KindProfile, ids...)
 	if err != nil {
 		return nil, err

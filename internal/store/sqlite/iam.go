@@ -160,21 +160,9 @@ func getRole(ctx context.Context, q querier, where string, arg any) (*store.Role
 }
 
 func listRoles(ctx context.Context, q querier, after string, limit int) ([]*store.Role, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+roleCols+` FROM roles WHERE lower(name) > ? ORDER BY lower(name) LIMIT ?`,
+	out, err := queryAll(ctx, q, scanRole, `SELECT `+roleCols+` FROM roles WHERE lower(name) > ? ORDER BY lower(name) LIMIT ?`,
 		after, limit)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.Role
-	for rows.Next() {
-		r, err := scanRole(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	for _, r := range out {
@@ -425,21 +413,9 @@ func getPolicy(ctx context.Context, q querier, where string, arg any) (*store.Po
 }
 
 func listPolicies(ctx context.Context, q querier, after string, limit int) ([]*store.Policy, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+policyCols+` FROM policies WHERE lower(name) > ?
-		ORDER BY lower(name) LIMIT ?`, after, limit)
+	out, err := queryAll(ctx, q, scanPolicy, `SELECT `+policyCols+` FROM policies WHERE lower(name) > ? ORDER BY lower(name) LIMIT ?`,
+		after, limit)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.Policy
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	for _, p := range out {
@@ -759,21 +735,9 @@ func getUser(ctx context.Context, q querier, where string, arg any) (*store.User
 }
 
 func listUsers(ctx context.Context, q querier, after string, limit int) ([]*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE lower(name) > ? ORDER BY lower(name) LIMIT ?`,
+	out, err := queryAll(ctx, q, scanUser, `SELECT `+userCols+` FROM users WHERE lower(name) > ? ORDER BY lower(name) LIMIT ?`,
 		after, limit)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, err
 	}
 	for _, u := range out {
